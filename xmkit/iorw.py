@@ -1,0 +1,77 @@
+"""Writing outputs safely: atomically (no half-written file, ever) and without CSV injection."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from xmkit.errors import Problem, XmkitError
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    On any error (or Ctrl-C) the temporary file is removed and ``target``, if it existed,
+    is left untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def neutralize(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula with ``'`` (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_cells(data: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells and headers cannot be interpreted as spreadsheet formulas."""
+    out = data.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralize)
+    out.columns = [neutralize(c) for c in out.columns]
+    return out
+
+
+def _writer(suffix: str) -> Callable[[pd.DataFrame, Path], None]:
+    writers: dict[str, Callable[[pd.DataFrame, Path], None]] = {
+        ".csv": lambda d, p: d.to_csv(p, index=False),
+        ".json": lambda d, p: d.to_json(p, orient="records", indent=2, force_ascii=False),
+        ".xlsx": lambda d, p: d.to_excel(p, index=False, engine="openpyxl"),
+    }
+    if suffix not in writers:
+        raise XmkitError(Problem(f"*{suffix}", "unsupported output format",
+                                 expected="a file name ending in .csv, .json or .xlsx"))  # fmt: skip
+    return writers[suffix]
+
+
+def write_table(data: pd.DataFrame, target: str | Path) -> Path:
+    """Write a table as CSV, JSON or XLSX (by suffix), atomically and injection-safe."""
+    target = Path(target)
+    write = _writer(target.suffix.lower())
+    with atomic_path(target) as tmp:
+        write(safe_cells(data), tmp)
+    return target

@@ -1,0 +1,432 @@
+"""Loading questionnaire responses from the files people actually have.
+
+Every supported layout is turned into one tidy table: one row per respondent with
+``respondent_id``, ``unit``, ``role``, an optional ``comment`` and one float column per
+question id (NaN where the answer is blank or "don't know"). Supported layouts, detected
+from the content rather than the file name:
+
+* **wide**: ``respondent_id, unit, role, <question ids...>, [comment]`` (CSV or XLSX);
+* **long**: ``respondent_id, unit, role, question_id, answer``;
+* **qualtrics**: a Qualtrics CSV export with three header rows (ids, question text,
+  ``{"ImportId": ...}``); questions match by id or by text;
+* **form**: exports from form tools whose headers are the question text.
+
+Text files may be UTF-8 (with or without BOM), UTF-16 or Windows-1252, delimited by
+comma, semicolon or tab.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xmkit.errors import Problem, XmkitError
+from xmkit.framework import Framework, load_framework
+
+META = ("respondent_id", "unit", "role")
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "respondent_id": ("respondent_id", "respondent id", "respondent", "responseid",
+                      "response id", "response_id", "id"),
+    "unit": ("unit", "business unit", "business_unit", "unit name"),
+    "role": ("role", "job role", "respondent role"),
+    "comment": ("comment", "comments", "free text", "remarks"),
+    "question_id": ("question_id", "question id", "question"),
+    "answer": ("answer", "value", "response", "score"),
+}  # fmt: skip
+# Columns that survey tools add and that carry nothing to score.
+TOOL_COLUMNS = {
+    "timestamp", "startdate", "enddate", "status", "ipaddress", "progress",
+    "duration (in seconds)", "finished", "recordeddate", "recipientlastname",
+    "recipientfirstname", "recipientemail", "externalreference", "locationlatitude",
+    "locationlongitude", "distributionchannel", "userlanguage", "start time",
+    "completion time", "email", "name", "last modified time", "submitted at", "submission id",
+}  # fmt: skip
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+DELIMITERS = (",", ";", "\t")
+
+
+@dataclass
+class Loaded:
+    """The result of reading a responses file: the table plus every problem found."""
+
+    data: pd.DataFrame
+    layout: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _norm(text: object) -> str:
+    """Lower-case, single-spaced, without surrounding punctuation: for matching headers."""
+    return re.sub(r"\s+", " ", str(text)).strip().strip(" .:?*").lower()
+
+
+def sniff_encoding(head: bytes) -> str:
+    """Encoding from a BOM, else UTF-8 if it decodes, else Windows-1252 (Excel's 'CSV')."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the sample boundary is still UTF-8.
+        if exc.start < len(head) - 3:
+            return "cp1252"
+    return "utf-8"
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The delimiter that splits the header line into the most fields."""
+    counts = {d: len(next(csv.reader([first_line], delimiter=d))) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+
+
+def _read_text_table(path: Path, missing: list[str]) -> tuple[pd.DataFrame, int]:
+    """Read a delimited text file; return the raw table and how many header rows it had."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if not head.strip(b"\x00\xef\xbb\xbf\xff\xfe \r\n\t"):
+        raise XmkitError(Problem(str(path), "the file is empty", expected="a header row "
+                                 "and one row per respondent"))  # fmt: skip
+    encoding = sniff_encoding(head)
+    text_head = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    first_line = text_head.splitlines()[0] if text_head.splitlines() else ""
+    delimiter = sniff_delimiter(first_line)
+    lines = text_head.splitlines()
+    header_rows = 1
+    if len(lines) > 2 and '"importid"' in lines[2].lower().replace('""', '"'):
+        header_rows = 3
+    try:
+        table = pd.read_csv(
+            path,
+            sep=delimiter,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skipinitialspace=False,
+        )
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise XmkitError(
+            Problem(str(path), f"the file cannot be parsed as a table: {exc}",
+                    row=int(match.group(1)) if match else None,
+                    expected=f"the same number of {delimiter!r}-separated fields on every row")
+        ) from None  # fmt: skip
+    except UnicodeDecodeError as exc:
+        raise XmkitError(Problem(str(path), f"the file is not valid {encoding} text ({exc})")) from None
+    except pd.errors.EmptyDataError:
+        raise XmkitError(Problem(str(path), "the file is empty")) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    return table, header_rows
+
+
+def _read_excel_table(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False, na_filter=False)
+    except ValueError as exc:
+        raise XmkitError(Problem(str(path), f"the workbook cannot be read: {exc}")) from None
+    except Exception as exc:  # zip, XML and encryption errors all mean the same to a user
+        raise XmkitError(
+            Problem(str(path), f"the workbook cannot be opened ({type(exc).__name__})",
+                    expected="an unprotected .xlsx file saved by Excel or a compatible tool")
+        ) from None  # fmt: skip
+    if table.empty and len(table.columns) == 0:
+        raise XmkitError(Problem(str(path), "the first sheet is empty"))
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+def read_table(path: str | Path, framework: Framework | None = None) -> tuple[pd.DataFrame, int]:
+    """Read any supported file into a table of strings; also return its number of header rows."""
+    path = Path(path)
+    if not path.exists():
+        raise XmkitError(Problem(str(path), "file not found"))
+    if path.is_dir():
+        raise XmkitError(Problem(str(path), "this is a folder", expected="a CSV or XLSX file"))
+    if path.suffix.lower() == ".xls":
+        raise XmkitError(Problem(str(path), "old .xls workbooks are not supported",
+                                 expected="the file saved as .xlsx or CSV"))  # fmt: skip
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _read_excel_table(path), 1
+    fw = framework or load_framework()
+    return _read_text_table(path, fw.scale.missing)
+
+
+def _find(columns: list[str], role: str) -> str | None:
+    """The column whose header names the given meta role, if any."""
+    wanted = SYNONYMS[role]
+    for col in columns:
+        if _norm(col) in wanted or _norm(col).replace(" ", "_") in wanted:
+            return col
+    return None
+
+
+class _AnswerParser:
+    """Turns answer cells into numbers, caching by distinct value (surveys repeat a lot)."""
+
+    def __init__(self, framework: Framework) -> None:
+        scale = framework.scale
+        self.low, self.high = scale.min, scale.max
+        self.missing = {_norm(m) for m in scale.missing}
+        self.labels = {_norm(text): level for level, text in scale.labels.items()}
+        self.level_texts = {
+            q.id: {_norm(text): level for level, text in q.levels.items()}
+            for _, p in framework.practices
+            for q in p.questions
+        }
+        self.expected = f"a whole number from {self.low} to {self.high}, or blank / \"don't know\""
+
+    def parse(self, value: str, question_id: str) -> float | str:
+        """A level as float, NaN for missing, or an error message for a bad value."""
+        key = _norm(value)
+        if key in self.missing:
+            return np.nan
+        text = key.replace(",", ".")
+        match = re.match(r"^([+-]?\d+(?:\.\d+)?)(?:\s*[-–:.)]\s*\D.*)?$", text)
+        if match:
+            number = float(match.group(1))
+            if number != int(number):
+                return "not a whole number"
+            if not self.low <= number <= self.high:
+                return "out of range"
+            return number
+        level = self.labels.get(key) or self.level_texts.get(question_id, {}).get(key)
+        if level is not None:
+            return float(level)
+        return "not a number"
+
+
+def _question_columns(
+    columns: list[str], framework: Framework, texts: dict[str, str] | None
+) -> tuple[dict[str, str], list[str]]:
+    """Map file columns to question ids by id, by ``[id]``/``id.`` prefix, or by question text.
+
+    Returns the mapping and the list of columns that matched twice (duplicates).
+    """
+    by_id = {q.lower(): q for q in framework.question_ids}
+    by_text = {_norm(t): qid for qid, t in zip(framework.questions["question_id"],
+                                               framework.questions["question"], strict=True)}  # fmt: skip
+    mapping: dict[str, str] = {}
+    duplicates: list[str] = []
+    for col in columns:
+        candidates = [_norm(col)]
+        if texts and col in texts:
+            candidates.append(_norm(texts[col]))
+        qid = None
+        for cand in candidates:
+            head = re.match(r"^\[?([a-z]\d+_\d+)\]?(?:[\s.:)\]-]|$)", cand)
+            qid = by_id.get(cand) or (by_id.get(head.group(1)) if head else None)
+            qid = qid or by_text.get(cand)
+            if qid is None:  # form tools often append the id or the scale to the text
+                qid = next((q for t, q in by_text.items() if cand.startswith(t)), None)
+            if qid:
+                break
+        if qid is None:
+            continue
+        if qid in mapping.values():
+            duplicates.append(col)
+            continue
+        mapping[col] = qid
+    return mapping, duplicates
+
+
+def _detect_layout(table: pd.DataFrame, header_rows: int) -> str:
+    columns = list(table.columns)
+    if header_rows == 3:
+        return "qualtrics"
+    if _find(columns, "question_id") and _find(columns, "answer"):
+        return "long"
+    return "wide"
+
+
+def _long_to_wide(
+    table: pd.DataFrame, name: str, framework: Framework, problems: list[Problem]
+) -> pd.DataFrame:
+    cols = {role: _find(list(table.columns), role) for role in (*META, "question_id", "answer")}
+    for role in META:
+        if cols[role] is None:
+            problems.append(Problem(name, f"missing column {role!r}", row=1,
+                                    expected=f"a {role} column in the long layout"))  # fmt: skip
+    if problems:
+        return pd.DataFrame()
+    long = table.rename(columns={v: k for k, v in cols.items() if v}).copy()
+    long["_row"] = np.arange(len(long)) + 2
+    qids = set(framework.question_ids)
+    known = {q.lower(): q for q in qids}
+    long["question_id"] = long["question_id"].str.strip().str.lower().map(known)
+    for row, raw in zip(long.loc[long["question_id"].isna(), "_row"],
+                        table.loc[long["question_id"].isna().to_numpy(), cols["question_id"]],
+                        strict=True):  # fmt: skip
+        problems.append(Problem(name, "unknown question id", row=int(row), column="question_id",
+                                value=str(raw), expected="one of the framework's question ids"))  # fmt: skip
+    long = long.dropna(subset=["question_id"])
+    dup = long.duplicated(subset=["respondent_id", "question_id"], keep="first")
+    for _, r in long[dup].iterrows():
+        problems.append(Problem(name, "this respondent answers this question twice",
+                                row=int(r["_row"]), column="question_id", value=r["question_id"],
+                                expected="one row per respondent and question"))  # fmt: skip
+    long = long[~dup]
+    meta = long.groupby("respondent_id", sort=False)[["unit", "role"]].nunique()
+    for rid in meta.index[(meta > 1).any(axis=1)]:
+        problems.append(Problem(name, "respondent has more than one unit or role",
+                                column="respondent_id", value=str(rid),
+                                expected="the same unit and role on all of a respondent's rows"))  # fmt: skip
+    wide = long.pivot(index="respondent_id", columns="question_id", values="answer")
+    firsts = long.groupby("respondent_id", sort=False).agg(
+        unit=("unit", "first"), role=("role", "first"), _row=("_row", "first")
+    )
+    wide = firsts.join(wide).reset_index()
+    for q in framework.question_ids:
+        if q not in wide:
+            wide[q] = ""
+    return wide.fillna("")
+
+
+def _to_standard(loaded_table: pd.DataFrame, header_rows: int, name: str,
+                 framework: Framework) -> Loaded:  # fmt: skip
+    """Rename columns to the standard ones and parse answers, collecting every problem."""
+    problems: list[Problem] = []
+    table = loaded_table
+    layout = _detect_layout(table, header_rows)
+    texts = None
+    first_data_row = header_rows + 1
+    if layout == "qualtrics":
+        texts = dict(zip(table.columns, table.iloc[0].astype(str), strict=True))
+        table = table.iloc[2:].reset_index(drop=True)
+    if layout == "long":
+        table = _long_to_wide(table, name, framework, problems)
+        if problems:
+            return Loaded(pd.DataFrame(), layout, problems)
+        rows = table.pop("_row").to_numpy()
+    else:
+        rows = np.arange(len(table)) + first_data_row
+    columns = list(table.columns)
+    mapping, duplicate_cols = _question_columns(columns, framework, texts)
+    if layout == "wide" and any(_norm(c) not in framework.question_ids for c in mapping):
+        layout = "form"
+    for col in duplicate_cols:
+        problems.append(Problem(name, "this question appears in more than one column", row=1,
+                                column=col, expected="each question once"))  # fmt: skip
+    meta_cols = {role: _find(columns, role) for role in (*META, "comment")}
+    if layout == "qualtrics" and meta_cols["respondent_id"] is None:
+        meta_cols["respondent_id"] = _find(columns, "respondent_id")
+    missing_q = [q for q in framework.question_ids if q not in mapping.values()]
+    if missing_q:
+        problems.append(Problem(name, f"{len(missing_q)} question column(s) missing: "
+                                f"{', '.join(missing_q)}", row=1,
+                                expected="one column per question id of the framework"))  # fmt: skip
+    for role in ("unit", "role"):
+        if meta_cols[role] is None:
+            problems.append(Problem(name, f"missing column {role!r}", row=1,
+                                    expected=f"a column named {role!r}"))  # fmt: skip
+    used = set(mapping) | {c for c in meta_cols.values() if c} | set(duplicate_cols)
+    for col in columns:
+        if col in used or _norm(col) in TOOL_COLUMNS or _norm(col).startswith("unnamed:"):
+            continue
+        if layout == "wide" or re.fullmatch(r"[a-z]\d+_\d+", _norm(col)):
+            problems.append(Problem(name, "unknown column", row=1, column=col,
+                                    expected="a question id of the framework, respondent_id, "
+                                    "unit, role or comment"))  # fmt: skip
+    if table.empty:
+        problems.append(Problem(name, "the file has a header but no responses",
+                                expected="one row per respondent"))  # fmt: skip
+
+    # Rows that are blank in every cell (Excel leaves them) are not respondents.
+    blank = (table.apply(lambda s: s.str.strip().eq("")) if len(table) else table).all(axis=1)
+    table, rows = table[~blank.to_numpy()], rows[~blank.to_numpy()]
+
+    out = pd.DataFrame(index=table.index)
+    rid_col = meta_cols["respondent_id"]
+    out["respondent_id"] = (
+        table[rid_col].str.strip() if rid_col else pd.Series([f"r{r}" for r in rows], index=table.index)
+    )
+    for role in ("unit", "role"):
+        col = meta_cols[role]
+        values = table[col].str.strip() if col else pd.Series("", index=table.index)
+        out[role] = values
+        if col:
+            for r in rows[values.eq("").to_numpy()]:
+                problems.append(Problem(name, f"{role} is blank", row=int(r), column=col,
+                                        expected=f"the respondent's {role}"))  # fmt: skip
+    if rid_col:
+        ids = out["respondent_id"]
+        for r in rows[ids.eq("").to_numpy()]:
+            problems.append(Problem(name, "respondent id is blank", row=int(r), column=rid_col,
+                                    expected="a unique id per respondent"))  # fmt: skip
+        dup = ids.ne("") & ids.duplicated(keep=False)
+        if dup.any():
+            first_row = dict(zip(ids[dup][::-1], rows[dup.to_numpy()][::-1], strict=True))
+            for r, v in zip(rows[dup.to_numpy()], ids[dup], strict=True):
+                if r != first_row[v]:
+                    problems.append(Problem(name, "duplicate respondent id", row=int(r),
+                                            column=rid_col, value=v,
+                                            expected=f"a unique id (first used on row "
+                                            f"{first_row[v]})"))  # fmt: skip
+    if meta_cols["comment"]:
+        out["comment"] = table[meta_cols["comment"]].str.strip()
+
+    parser = _AnswerParser(framework)
+    for col, qid in mapping.items():
+        values = table[col]
+        uniques = pd.unique(values)
+        parsed = {u: parser.parse(u, qid) for u in uniques}
+        bad = {u: msg for u, msg in parsed.items() if isinstance(msg, str)}
+        numeric = {u: (np.nan if isinstance(v, str) else v) for u, v in parsed.items()}
+        out[qid] = values.map(numeric).astype("float64")
+        if bad:
+            mask = values.isin(list(bad)).to_numpy()
+            for r, v in zip(rows[mask], values[mask], strict=True):
+                problems.append(Problem(name, f"answer {bad[v]}", row=int(r), column=col,
+                                        value=v, expected=parser.expected))  # fmt: skip
+    for qid in missing_q:
+        out[qid] = np.nan
+    order = [*META, *(["comment"] if "comment" in out else []), *framework.question_ids]
+    out = out[order].reset_index(drop=True)
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return Loaded(out, layout, problems)
+
+
+def read_responses(path: str | Path, framework: Framework | None = None) -> Loaded:
+    """Read and check a responses file, collecting every problem instead of stopping at one."""
+    framework = framework or load_framework()
+    try:
+        table, header_rows = read_table(path, framework)
+    except XmkitError as exc:
+        return Loaded(pd.DataFrame(), "unknown", exc.problems)
+    return _to_standard(table, header_rows, str(path), framework)
+
+
+def load_responses(path: str | Path, framework: Framework | None = None) -> pd.DataFrame:
+    """Load a responses file into one row per respondent; raise :class:`XmkitError` if invalid.
+
+    Missing answers ("", "don't know", "N/A", ...) are NaN, never zero.
+    """
+    loaded = read_responses(path, framework)
+    if loaded.problems:
+        raise XmkitError(loaded.problems)
+    return loaded.data
+
+
+def wide_from_long(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Accept responses in the long layout (``question_id``, ``answer``) as a DataFrame."""
+    wide = data.pivot_table(
+        index=["respondent_id", "unit", "role"], columns="question_id", values="answer",
+        aggfunc="first",
+    ).reset_index()  # fmt: skip
+    for q in framework.question_ids:
+        if q not in wide:
+            wide[q] = np.nan
+    return wide[[*META, *framework.question_ids]]
+
+
+def to_csv_bytes(data: pd.DataFrame) -> bytes:
+    """UTF-8 CSV bytes of a table (used for writing templates and outputs)."""
+    buf = io.StringIO()
+    data.to_csv(buf, index=False)
+    return buf.getvalue().encode("utf-8")

@@ -1,0 +1,18 @@
+"""Checking a responses file: every problem at once, each located and explained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xmkit.errors import Problem
+from xmkit.framework import Framework, load_framework
+from xmkit.responses import read_responses
+
+
+def validate(path: str | Path, framework: Framework | None = None) -> list[Problem]:
+    """Every problem in a responses file (empty list when it is valid).
+
+    Unlike :func:`xmkit.load_responses` this never raises for bad content, so a user fixing a
+    file sees all problems in one pass instead of one per run.
+    """
+    return read_responses(path, framework or load_framework()).problems
