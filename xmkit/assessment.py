@@ -44,12 +44,19 @@ def load_assessment(path: str | Path) -> Assessment:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise XmkitError(Problem(str(path), f"not valid YAML: {exc}")) from None
     if not isinstance(data, dict):
-        raise XmkitError(Problem(str(path), "an assessment must be a YAML mapping",
-                                 expected="keys client, period, responses, min_group_size"))  # fmt: skip
+        raise XmkitError(
+            Problem(
+                str(path),
+                "an assessment must be a YAML mapping",
+                expected="keys client, period, responses, min_group_size",
+            )
+        )
     try:
         return Assessment.model_validate({**data, "folder": path.parent})
     except ValidationError as exc:
-        raise XmkitError([
-            Problem(str(path), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-            for e in exc.errors()
-        ]) from None  # fmt: skip
+        raise XmkitError(
+            [
+                Problem(str(path), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+                for e in exc.errors()
+            ]
+        ) from None

@@ -37,16 +37,20 @@ class _Parser(argparse.ArgumentParser):
 
 def _framework_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--framework", metavar="FILE", type=Path,
+        "--framework",
+        metavar="FILE",
+        type=Path,
         help="framework YAML to use instead of the bundled EX/CX alignment framework",
-    )  # fmt: skip
+    )
 
 
 def _min_size_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--min-group-size", type=int, metavar="N",
+        "--min-group-size",
+        type=int,
+        metavar="N",
         help="smallest group whose results are shown (default: the framework's, 5)",
-    )  # fmt: skip
+    )
 
 
 def _by(text: str) -> list[str]:
@@ -68,41 +72,66 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser(
-        "validate", help="check a responses file and list every problem",
+        "validate",
+        help="check a responses file and list every problem",
         description="Check a responses file (CSV, XLSX, long layout, Qualtrics or form-tool "
         "export) and list every problem with its row, column and what was expected. "
-        "Exit 0 when valid, 1 when not.", epilog=EPILOG,
-    )  # fmt: skip
+        "Exit 0 when valid, 1 when not.",
+        epilog=EPILOG,
+    )
     p.add_argument("file", type=Path, help="responses file")
     _framework_arg(p)
     p.set_defaults(run=_cmd_validate)
 
     p = sub.add_parser(
-        "score", help="score responses: question, practice, category, overall, stage",
+        "score",
+        help="score responses: question, practice, category, overall, stage",
         description="Score a responses file. Without -o prints a readable table; with -o "
-        "writes every row (all levels) to .csv, .json or .xlsx.", epilog=EPILOG,
-    )  # fmt: skip
+        "writes every row (all levels) to .csv, .json or .xlsx.",
+        epilog=EPILOG,
+    )
     p.add_argument("file", type=Path, help="responses file")
-    p.add_argument("--by", type=_by, default=[], metavar="unit|role|unit,role",
-                   help="score each group separately")  # fmt: skip
-    p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="write the score table to FILE (.csv, .json or .xlsx)")  # fmt: skip
-    p.add_argument("--next-steps", action="store_true",
-                   help="also print the prioritized next steps and roadmap")  # fmt: skip
-    p.add_argument("--gaps", action="store_true",
-                   help="also print perception gaps between roles per category")  # fmt: skip
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="bootstrap replicates for confidence intervals (0: none; default 1000)")  # fmt: skip
+    p.add_argument(
+        "--by",
+        type=_by,
+        default=[],
+        metavar="unit|role|unit,role",
+        help="score each group separately",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the score table to FILE (.csv, .json or .xlsx)",
+    )
+    p.add_argument(
+        "--next-steps",
+        action="store_true",
+        help="also print the prioritized next steps and roadmap",
+    )
+    p.add_argument(
+        "--gaps", action="store_true", help="also print perception gaps between roles per category"
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap replicates for confidence intervals (0: none; default 1000)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     _framework_arg(p)
     _min_size_arg(p)
     p.set_defaults(run=_cmd_score)
 
     p = sub.add_parser(
-        "questionnaire", help="write the blank questionnaire respondents fill in",
+        "questionnaire",
+        help="write the blank questionnaire respondents fill in",
         description="Write the blank questionnaire: csv (header only) or xlsx (1-5 dropdowns "
-        "and every level's description on a second sheet).", epilog=EPILOG,
-    )  # fmt: skip
+        "and every level's description on a second sheet).",
+        epilog=EPILOG,
+    )
     p.add_argument("--format", choices=FORMATS, default="xlsx", help="output format (default xlsx)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output file")
     _framework_arg(p)
@@ -138,9 +167,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     data = loaded.data
     answered = int(data[framework.question_ids].notna().to_numpy().sum())
     total = data.shape[0] * len(framework.question_ids)
-    print(f"{args.file}: valid ({loaded.layout} layout): {len(data)} respondents, "
-          f"{data['unit'].nunique()} units, {data['role'].nunique()} roles, "
-          f"{answered}/{total} answers given")  # fmt: skip
+    print(
+        f"{args.file}: valid ({loaded.layout} layout): {len(data)} respondents, "
+        f"{data['unit'].nunique()} units, {data['role'].nunique()} roles, "
+        f"{answered}/{total} answers given"
+    )
     return 0
 
 
@@ -153,28 +184,43 @@ def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
     hidden = f"<{min_size}"
     if not by:
         view = scores[scores["level"] != "question"].copy()
-        view["item"] = [("" if lvl == "overall" else "  " if lvl == "category" else "    ") + n
-                        for lvl, n in zip(view["level"], view["name"], strict=True)]  # fmt: skip
-        table = pd.DataFrame({
-            "item": view["item"], "n": view["n"],
-            "score": [hidden if s else _fmt(v) for v, s in zip(view["score"], view["suppressed"], strict=True)],
-            "index": view["index"].map(lambda v: _fmt(v, 0)),
-            "95% CI": [f"{_fmt(lo)}-{_fmt(hi)}" if pd.notna(lo) else "" for lo, hi in
-                       zip(view["ci_low"], view["ci_high"], strict=True)],
-            "rwg": view["rwg"].map(lambda v: "" if pd.isna(v) else _fmt(v)),
-            "alpha": view["alpha"].map(lambda v: "" if pd.isna(v) else _fmt(v)),
-        })  # fmt: skip
+        view["item"] = [
+            ("" if lvl == "overall" else "  " if lvl == "category" else "    ") + n
+            for lvl, n in zip(view["level"], view["name"], strict=True)
+        ]
+        table = pd.DataFrame(
+            {
+                "item": view["item"],
+                "n": view["n"],
+                "score": [
+                    hidden if s else _fmt(v)
+                    for v, s in zip(view["score"], view["suppressed"], strict=True)
+                ],
+                "index": view["index"].map(lambda v: _fmt(v, 0)),
+                "95% CI": [
+                    f"{_fmt(lo)}-{_fmt(hi)}" if pd.notna(lo) else ""
+                    for lo, hi in zip(view["ci_low"], view["ci_high"], strict=True)
+                ],
+                "rwg": view["rwg"].map(lambda v: "" if pd.isna(v) else _fmt(v)),
+                "alpha": view["alpha"].map(lambda v: "" if pd.isna(v) else _fmt(v)),
+            }
+        )
         overall = scores[scores["level"] == "overall"].iloc[0]
         width = int(table["item"].str.len().max())
-        text = table.to_string(index=False, justify="left",
-                               formatters={"item": lambda v: v.ljust(width)})  # fmt: skip
+        text = table.to_string(
+            index=False, justify="left", formatters={"item": lambda v: v.ljust(width)}
+        )
         if not overall["suppressed"]:
             text += f"\n\nStage {overall['stage']}: {overall['stage_name']}"
             if overall["capped"]:
-                text += f" (capped: would be stage {overall['stage_uncapped']} but Converge is weak)"
+                text += (
+                    f" (capped: would be stage {overall['stage_uncapped']} but Converge is weak)"
+                )
         return text
     cats = scores[scores["level"].isin(["overall", "category"])]
-    table = cats.pivot_table(index=by, columns="name", values="score", aggfunc="first", dropna=False)
+    table = cats.pivot_table(
+        index=by, columns="name", values="score", aggfunc="first", dropna=False
+    )
     overall = scores[scores["level"] == "overall"].set_index(by)
     table = table.reindex(overall.index)
     order = ["Overall", *[n for n in cats["name"].drop_duplicates() if n != "Overall"]]
@@ -182,9 +228,14 @@ def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
     table.insert(0, "n", overall["n"])
     table["stage"] = [
         hidden if s else f"{st} {nm}{' (capped)' if c else ''}"
-        for s, st, nm, c in zip(overall["suppressed"], overall["stage"], overall["stage_name"],
-                                overall["capped"], strict=True)
-    ]  # fmt: skip
+        for s, st, nm, c in zip(
+            overall["suppressed"],
+            overall["stage"],
+            overall["stage_name"],
+            overall["capped"],
+            strict=True,
+        )
+    ]
     table.loc[overall["suppressed"].to_numpy(), order] = hidden
     return table.to_string()
 
@@ -193,24 +244,32 @@ def _cmd_score(args: argparse.Namespace) -> int:
     framework = _framework(args)
     data = _load(args, framework)
     min_size = args.min_group_size or framework.thresholds.min_group_size
-    scores = score(data, framework, by=args.by, min_group_size=min_size, n_boot=args.bootstrap,
-                   seed=args.seed)  # fmt: skip
+    scores = score(
+        data, framework, by=args.by, min_group_size=min_size, n_boot=args.bootstrap, seed=args.seed
+    )
     if args.output:
         write_table(scores, args.output)
         print(f"wrote {len(scores)} rows to {args.output}")
     else:
         print(_score_table(scores, args.by, min_size))
     if args.gaps:
-        gaps = perception_gaps(data, framework, by=[b for b in args.by if b != "role"],
-                               min_group_size=min_size)  # fmt: skip
+        gaps = perception_gaps(
+            data, framework, by=[b for b in args.by if b != "role"], min_group_size=min_size
+        )
         shown = gaps.copy()
-        shown["gap"] = [f"<{min_size} responses" if s else f"{g:+.2f}" + (" !" if f else "")
-                        for g, s, f in zip(gaps["gap"], gaps["suppressed"], gaps["flagged"],
-                                           strict=True)]  # fmt: skip
-        print("\nPerception gaps between roles (score of role_a minus role_b; ! = |gap| >= "
-              f"{framework.thresholds.perception_gap}):")  # fmt: skip
-        cols = [c for c in shown.columns if c not in {"category_id", "score_a", "score_b",
-                                                       "flagged", "suppressed"}]  # fmt: skip
+        shown["gap"] = [
+            f"<{min_size} responses" if s else f"{g:+.2f}" + (" !" if f else "")
+            for g, s, f in zip(gaps["gap"], gaps["suppressed"], gaps["flagged"], strict=True)
+        ]
+        print(
+            "\nPerception gaps between roles (score of role_a minus role_b; ! = |gap| >= "
+            f"{framework.thresholds.perception_gap}):"
+        )
+        cols = [
+            c
+            for c in shown.columns
+            if c not in {"category_id", "score_a", "score_b", "flagged", "suppressed"}
+        ]
         print(shown[cols].to_string(index=False))
     if args.next_steps:
         steps = recommend(scores, framework)
@@ -219,16 +278,20 @@ def _cmd_score(args: argparse.Namespace) -> int:
             if args.by:
                 print(f"\n[{', '.join(map(str, key if isinstance(key, tuple) else (key,)))}]")
             for step in group.itertuples():
-                print(f"{step.priority:>2}. {step.horizon}: {step.category} / {step.practice} "
-                      f"(level {step.current_level} -> {step.target_level})\n    {step.action}")  # fmt: skip
+                print(
+                    f"{step.priority:>2}. {step.horizon}: {step.category} / {step.practice} "
+                    f"(level {step.current_level} -> {step.target_level})\n    {step.action}"
+                )
     return 0
 
 
 def _cmd_questionnaire(args: argparse.Namespace) -> int:
     framework = _framework(args)
     path = write_questionnaire(framework, args.format, args.output)
-    print(f"wrote the blank {args.format} questionnaire ({len(framework.question_ids)} questions) "
-          f"to {path}")  # fmt: skip
+    print(
+        f"wrote the blank {args.format} questionnaire ({len(framework.question_ids)} questions) "
+        f"to {path}"
+    )
     return 0
 
 
@@ -252,8 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("XMKIT_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (set XMKIT_DEBUG=1 for details)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (set XMKIT_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

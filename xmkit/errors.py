@@ -1,4 +1,4 @@
-"""Errors a user can act on: each says where (file, row, column), what was found and what was expected.
+"""Errors a user can act on: where (file, row, column), what was found, what was expected.
 
 The CLI prints these without a traceback; library callers catch :class:`XmkitError`.
 """

@@ -157,8 +157,10 @@ class Framework(_Strict):
                 f"stage min_score values must rise strictly and start at {self.scale.min}"
             )
         cat_ids = {c.id for c in self.categories}
-        for where, cid in [("gating.category", self.gating.category),
-                           ("roadmap.later_category", self.roadmap.later_category)]:  # fmt: skip
+        for where, cid in [
+            ("gating.category", self.gating.category),
+            ("roadmap.later_category", self.roadmap.later_category),
+        ]:
             if cid not in cat_ids:
                 raise ValueError(f"{where} {cid!r} is not a category id ({sorted(cat_ids)})")
         if self.gating.max_stage > len(self.stages):
@@ -246,8 +248,13 @@ def load_framework(path: str | Path | None = None) -> Framework:
         row = mark.line + 1 if mark else None
         raise XmkitError(Problem(name, f"not valid YAML: {exc}", row=row)) from None
     if not isinstance(data, dict):
-        raise XmkitError(Problem(name, "a framework must be a YAML mapping", expected="keys "
-                                 "id, name, version, scale, stages, categories, ..."))  # fmt: skip
+        raise XmkitError(
+            Problem(
+                name,
+                "a framework must be a YAML mapping",
+                expected="keys id, name, version, scale, stages, categories, ...",
+            )
+        )
     try:
         return Framework.model_validate(data)
     except ValidationError as exc:

@@ -63,8 +63,13 @@ def _writer(suffix: str) -> Callable[[pd.DataFrame, Path], None]:
         ".xlsx": lambda d, p: d.to_excel(p, index=False, engine="openpyxl"),
     }
     if suffix not in writers:
-        raise XmkitError(Problem(f"*{suffix}", "unsupported output format",
-                                 expected="a file name ending in .csv, .json or .xlsx"))  # fmt: skip
+        raise XmkitError(
+            Problem(
+                f"*{suffix}",
+                "unsupported output format",
+                expected="a file name ending in .csv, .json or .xlsx",
+            )
+        )
     return writers[suffix]
 
 

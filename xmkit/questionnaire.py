@@ -1,4 +1,4 @@
-"""Blank questionnaires that respondents fill in and that :func:`xmkit.load_responses` reads back."""
+"""Blank questionnaires that respondents fill in and :func:`xmkit.load_responses` reads back."""
 
 from __future__ import annotations
 
@@ -30,11 +30,18 @@ def question_sheet(framework: Framework) -> pd.DataFrame:
     rows = []
     for category, practice in framework.practices:
         for q in practice.questions:
-            rows.append({
-                "question_id": q.id, "category": category.name, "practice": practice.name,
-                "question": q.text,
-                **{f"level {lvl}: {framework.scale.labels[lvl]}": t for lvl, t in q.levels.items()},
-            })  # fmt: skip
+            rows.append(
+                {
+                    "question_id": q.id,
+                    "category": category.name,
+                    "practice": practice.name,
+                    "question": q.text,
+                    **{
+                        f"level {lvl}: {framework.scale.labels[lvl]}": t
+                        for lvl, t in q.levels.items()
+                    },
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -43,8 +50,9 @@ def _write_xlsx(framework: Framework, path: Path) -> None:
     ws = wb.active
     ws.title = "Responses"
     columns = template_columns(framework)
-    texts = dict(zip(framework.questions["question_id"], framework.questions["question"],
-                     strict=True))  # fmt: skip
+    texts = dict(
+        zip(framework.questions["question_id"], framework.questions["question"], strict=True)
+    )
     bold = Font(bold=True)
     for i, name in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=i, value=name)
@@ -56,11 +64,14 @@ def _write_xlsx(framework: Framework, path: Path) -> None:
     ws.freeze_panes = "D2"
     levels = ",".join(str(v) for v in range(framework.scale.min, framework.scale.max + 1))
     validation = DataValidation(
-        type="list", formula1=f'"{levels},{DONT_KNOW}"', allow_blank=True, showErrorMessage=True,
+        type="list",
+        formula1=f'"{levels},{DONT_KNOW}"',
+        allow_blank=True,
+        showErrorMessage=True,
         errorTitle="Maturity level",
         error=f"Choose a level from {framework.scale.min} to {framework.scale.max}, "
         f"or {DONT_KNOW!r}. See the Questions sheet for what each level means.",
-    )  # fmt: skip
+    )
     first, last = get_column_letter(len(META) + 1), get_column_letter(len(META) + len(texts))
     validation.add(f"{first}2:{last}{TEMPLATE_ROWS + 1}")
     ws.add_data_validation(validation)
@@ -70,7 +81,7 @@ def _write_xlsx(framework: Framework, path: Path) -> None:
     sheet.append(list(table.columns))
     for row in table.itertuples(index=False):
         sheet.append(list(row))
-    for i, name in enumerate(table.columns, start=1):
+    for i in range(1, len(table.columns) + 1):
         sheet.cell(row=1, column=i).font = bold
         sheet.column_dimensions[get_column_letter(i)].width = 12 if i == 1 else 40
     for row in sheet.iter_rows(min_row=2):

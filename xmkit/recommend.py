@@ -21,9 +21,18 @@ from xmkit.framework import Framework, load_framework
 from xmkit.score import COLUMNS
 
 RECOMMEND_COLUMNS = [
-    "priority", "horizon", "category_id", "category", "practice_id", "practice", "score",
-    "current_level", "target_level", "action", "deferred",
-]  # fmt: skip
+    "priority",
+    "horizon",
+    "category_id",
+    "category",
+    "practice_id",
+    "practice",
+    "score",
+    "current_level",
+    "target_level",
+    "action",
+    "deferred",
+]
 
 
 def _group_columns(scores: pd.DataFrame) -> list[str]:
@@ -51,12 +60,19 @@ def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
             continue
         category = framework.category(row.category_id)
         deferred = row.category_id == roadmap.later_category and not foundations_ready
-        steps.append({
-            "category_id": category.id, "category": category.name, "practice_id": row.id,
-            "practice": row.name, "score": row.score, "current_level": level,
-            "target_level": level + 1,
-            "action": framework.practice(row.id).next_steps[level], "deferred": deferred,
-        })  # fmt: skip
+        steps.append(
+            {
+                "category_id": category.id,
+                "category": category.name,
+                "practice_id": row.id,
+                "practice": row.name,
+                "score": row.score,
+                "current_level": level,
+                "target_level": level + 1,
+                "action": framework.practice(row.id).next_steps[level],
+                "deferred": deferred,
+            }
+        )
     steps.sort(key=lambda s: (s["deferred"], s["score"], s["practice_id"]))
     horizons: list[str] = []
     for horizon in roadmap.horizons:

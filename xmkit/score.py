@@ -22,8 +22,9 @@ import pandas as pd
 from xmkit.framework import Framework, load_framework
 from xmkit.responses import wide_from_long
 from xmkit.stats import (
-    bootstrap_weights,
-    cronbach_alpha,
+    alpha_from_cov,
+    bootstrap_means,
+    cov_from_parts,
     percentile_interval,
     rwg_j,
     to_index,
@@ -31,9 +32,23 @@ from xmkit.stats import (
 
 LEVELS = ("overall", "category", "practice", "question")
 COLUMNS = [
-    "level", "id", "name", "category_id", "n", "score", "index", "ci_low", "ci_high",
-    "rwg", "alpha", "stage", "stage_name", "stage_uncapped", "capped", "suppressed",
-]  # fmt: skip
+    "level",
+    "id",
+    "name",
+    "category_id",
+    "n",
+    "score",
+    "index",
+    "ci_low",
+    "ci_high",
+    "rwg",
+    "alpha",
+    "stage",
+    "stage_name",
+    "stage_uncapped",
+    "capped",
+    "suppressed",
+]
 
 
 def _as_wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
@@ -59,13 +74,11 @@ class _Structure:
         self.qids = q["question_id"].tolist()
         self.practice_ids = list(dict.fromkeys(q["practice_id"]))
         self.category_ids = [c.id for c in framework.categories]
-        self.q_practice = q["practice_id"].map(
-            {p: i for i, p in enumerate(self.practice_ids)}
-        ).to_numpy()  # fmt: skip
+        self.q_practice = (
+            q["practice_id"].map({p: i for i, p in enumerate(self.practice_ids)}).to_numpy()
+        )
         p_cat = {p.id: c.id for c, p in framework.practices}
-        self.p_category = np.array(
-            [self.category_ids.index(p_cat[p]) for p in self.practice_ids]
-        )  # fmt: skip
+        self.p_category = np.array([self.category_ids.index(p_cat[p]) for p in self.practice_ids])
         weights = np.array([c.weight for c in framework.categories], dtype=float)
         self.weights = weights / weights.sum()
 
@@ -79,10 +92,15 @@ class _Structure:
         return practice, category, overall
 
 
+def _onehot(groups: np.ndarray, k: int) -> np.ndarray:
+    onehot = np.zeros((len(groups), k))
+    onehot[np.arange(len(groups)), groups] = 1.0
+    return onehot
+
+
 def _mean_by(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     """Column means of ``values`` within each of ``k`` column groups, skipping NaN."""
-    onehot = np.zeros((values.shape[1], k))
-    onehot[np.arange(values.shape[1]), groups] = 1.0
+    onehot = _onehot(groups, k)
     present = ~np.isnan(values)
     sums = np.where(present, values, 0.0) @ onehot
     counts = present.astype(float) @ onehot
@@ -101,34 +119,45 @@ def _group_rows(
 ) -> dict[str, np.ndarray]:
     """All numbers of one group, in the order overall, categories, practices, questions."""
     present = ~np.isnan(x)
+    mask = present.astype(float)
+    x0 = np.where(present, x, 0.0)
     n_resp = int(present.any(axis=1).sum())
     q_n = present.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        q_score = np.where(q_n > 0, np.nansum(x, axis=0) / np.maximum(q_n, 1), np.nan)
+        q_score = np.where(q_n > 0, x0.sum(axis=0) / np.maximum(q_n, 1), np.nan)
     practice, category, overall = structure.roll_up(q_score[None, :])
-    p_present = _mean_by(np.where(present, 1.0, np.nan), structure.q_practice,
-                         len(structure.practice_ids))  # fmt: skip
-    p_n = (~np.isnan(p_present)).sum(axis=0)
-    c_present = _mean_by(p_present, structure.p_category, len(structure.category_ids))
-    c_n = (~np.isnan(c_present)).sum(axis=0)
+    n_practices = len(structure.practice_ids)
+    p_any = (mask @ _onehot(structure.q_practice, n_practices)) > 0
+    p_n = p_any.sum(axis=0)
+    c_n = ((p_any @ _onehot(structure.p_category, len(structure.category_ids))) > 0).sum(axis=0)
 
     ci = np.full((2, 1 + len(structure.category_ids)), np.nan)
     if n_boot and n_resp >= max(2, min_group_size):
-        ci = _bootstrap(x, present, structure, n_boot, rng, max_resample,
-                        np.concatenate([overall, category[0]]))  # fmt: skip
+        ci = _bootstrap(
+            x0,
+            mask,
+            q_score,
+            structure,
+            n_boot,
+            rng,
+            max_resample,
+            np.concatenate([overall, category[0]]),
+        )
 
-    variances = pd.DataFrame(x).var(ddof=1).to_numpy()
-    n_options = framework.scale.max - framework.scale.min + 1
-    rwg = np.array([
-        rwg_j(variances[structure.q_practice == i], n_options)
-        for i in range(len(structure.practice_ids))
-    ])  # fmt: skip
-    frame = pd.DataFrame(x, columns=structure.qids)
-    alpha = np.array([
-        cronbach_alpha(frame[[q for q, p in zip(structure.qids, structure.q_practice, strict=True)
-                              if structure.p_category[p] == i]])
+    # Covariances are needed only within categories (alpha); their diagonals give rwg.
+    q_category = structure.p_category[structure.q_practice]
+    blocks = [
+        cov_from_parts(x0[:, q_category == i], mask[:, q_category == i])
         for i in range(len(structure.category_ids))
-    ])  # fmt: skip
+    ]
+    variances = np.empty(len(q_n))
+    for i, block in enumerate(blocks):
+        variances[q_category == i] = np.diag(block)
+    n_options = framework.scale.max - framework.scale.min + 1
+    rwg = np.array(
+        [rwg_j(variances[structure.q_practice == i], n_options) for i in range(n_practices)]
+    )
+    alpha = np.array([alpha_from_cov(block) for block in blocks])
     nan = np.full
     return {
         "n": np.concatenate([[n_resp], c_n, p_n, q_n]),
@@ -140,19 +169,28 @@ def _group_rows(
     }
 
 
-def _bootstrap(x, present, structure, n_boot, rng, max_resample, estimate) -> np.ndarray:
-    """Seeded percentile bootstrap over respondents of the overall and category scores."""
-    values = np.where(present, x, 0.0)
-    counts = present.astype(float)
-    reps = []
-    m = len(x)
-    for weights, m in bootstrap_weights(len(x), n_boot, rng, max_resample):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q = (weights @ values) / (weights @ counts)
-        _, category, overall = structure.roll_up(q)
-        reps.append(np.column_stack([overall, category]))
-    scale = np.sqrt(m / len(x))
-    return np.array(percentile_interval(np.vstack(reps), estimate, scale))
+def _bootstrap(x0, mask, q_score, structure, n_boot, rng, max_resample, estimate):
+    """Seeded 95% bootstrap CI of the overall and category scores of one group.
+
+    The scores are smooth functions of the question means, so each respondent's influence on
+    them is linear to first order (Efron, 1982; Davison & Hinkley, 1997, sec. 2.7.4): for
+    question j with answer rate p_j, respondent i moves its mean by
+    ``present_ij * (x_ij - mean_j) / p_j``, and the roll-up to categories and overall is a
+    fixed linear map A. Resampling respondents and averaging these influence values gives the
+    bootstrap distribution of the scores (percentile interval) at a fraction of the cost of
+    recomputing every mean per replicate; ``tests/test_stats.py`` checks it against that
+    brute-force bootstrap.
+    """
+    answered = ~np.isnan(q_score)
+    basis = np.where(answered, np.eye(len(q_score)), np.nan)
+    _, category, overall = structure.roll_up(basis)
+    linear_map = np.nan_to_num(np.column_stack([overall, category]))  # questions x scores
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weights = np.nan_to_num(linear_map / mask.mean(axis=0)[:, None])
+    # influence @ A, expanded so no respondents x questions temporary is built
+    influence = x0 @ weights - mask @ (np.nan_to_num(q_score)[:, None] * weights)
+    replicates, scale = bootstrap_means(influence, n_boot, rng, max_resample)
+    return np.array(percentile_interval(estimate + replicates, estimate, scale))
 
 
 def score(
@@ -162,7 +200,7 @@ def score(
     min_group_size: int | None = None,
     n_boot: int = 1000,
     seed: int = 0,
-    max_resample: int = 2000,
+    max_resample: int = 1000,
 ) -> pd.DataFrame:
     """Score responses at every level, for the whole data or for each group in ``by``.
 
@@ -185,7 +223,7 @@ def score(
     matrix = wide[structure.qids].to_numpy(dtype=float)
     positions = (
         wide.groupby(by, sort=True, dropna=False, observed=True).indices if by else {(): None}
-    )  # fmt: skip
+    )
     frames = []
     for key in sorted(positions, key=str):
         idx = positions[key]
@@ -217,8 +255,9 @@ def _labels(framework: Framework) -> pd.DataFrame:
     rows += [("category", c.id, c.name, c.id) for c in framework.categories]
     rows += [("practice", p.id, p.name, c.id) for c, p in framework.practices]
     q = framework.questions
-    rows += list(zip(["question"] * len(q), q["question_id"], q["question"], q["category_id"],
-                     strict=True))  # fmt: skip
+    rows += list(
+        zip(["question"] * len(q), q["question_id"], q["question"], q["category_id"], strict=True)
+    )
     return pd.DataFrame(rows, columns=["level", "id", "name", "category_id"])
 
 
@@ -229,9 +268,11 @@ def _set_stage(frame: pd.DataFrame, framework: Framework) -> None:
     gate = frame.loc[(frame["level"] == "category") & (frame["id"] == gating.category), "score"]
     uncapped = framework.stage_for(overall).stage if pd.notna(overall) else None
     capped = bool(
-        uncapped is not None and gate.notna().all() and (gate < gating.below).all()
+        uncapped is not None
+        and gate.notna().all()
+        and (gate < gating.below).all()
         and uncapped > gating.max_stage
-    )  # fmt: skip
+    )
     stage = min(uncapped, gating.max_stage) if capped else uncapped
     names = {s.stage: s.name for s in framework.stages}
     empty = [None] * len(frame)
@@ -258,6 +299,7 @@ def perception_gaps(
     min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
     scores = score(data, framework, by=[*by, "role"], min_group_size=min_size, n_boot=0)
     cats = scores[scores["level"] == "category"]
+    threshold = framework.thresholds.perception_gap
     rows = []
     for key, group in cats.groupby(by, sort=True) if by else [((), cats)]:
         key = key if isinstance(key, tuple) else (key,)
@@ -268,14 +310,34 @@ def perception_gaps(
                 ra, rb = table.loc[(a, c.id)], table.loc[(b, c.id)]
                 suppressed = bool(ra["suppressed"] or rb["suppressed"])
                 gap = np.nan if suppressed else ra["score"] - rb["score"]
-                rows.append({
-                    **dict(zip(by, key, strict=True)),
-                    "category_id": c.id, "category": c.name, "role_a": a, "role_b": b,
-                    "n_a": int(ra["n"]), "n_b": int(rb["n"]),
-                    "score_a": ra["score"], "score_b": rb["score"], "gap": gap,
-                    "flagged": bool(not suppressed and abs(gap) >= framework.thresholds.perception_gap),
-                    "suppressed": suppressed,
-                })  # fmt: skip
-    columns = [*by, "category_id", "category", "role_a", "role_b", "n_a", "n_b", "score_a",
-               "score_b", "gap", "flagged", "suppressed"]  # fmt: skip
+                rows.append(
+                    {
+                        **dict(zip(by, key, strict=True)),
+                        "category_id": c.id,
+                        "category": c.name,
+                        "role_a": a,
+                        "role_b": b,
+                        "n_a": int(ra["n"]),
+                        "n_b": int(rb["n"]),
+                        "score_a": ra["score"],
+                        "score_b": rb["score"],
+                        "gap": gap,
+                        "flagged": bool(not suppressed and abs(gap) >= threshold),
+                        "suppressed": suppressed,
+                    }
+                )
+    columns = [
+        *by,
+        "category_id",
+        "category",
+        "role_a",
+        "role_b",
+        "n_a",
+        "n_b",
+        "score_a",
+        "score_b",
+        "gap",
+        "flagged",
+        "suppressed",
+    ]
     return pd.DataFrame(rows, columns=columns)
