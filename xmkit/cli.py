@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -136,6 +137,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output file")
     _framework_arg(p)
     p.set_defaults(run=_cmd_questionnaire)
+
+    p = sub.add_parser(
+        "report",
+        help="render a client report (HTML and PDF; executed notebook on request)",
+        description="Render the maturity report for a client, or one business unit, to "
+        "<output>/<client>/<unit>/report.{html,pdf,ipynb}. FILE is a responses file or an "
+        "assessment folder (or its assessment.yaml), which supplies client, period, minimum "
+        "group size and responses. The executed .ipynb holds intermediate data: it is for "
+        "internal use and written only when asked for.",
+        epilog=EPILOG,
+    )
+    p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
+    p.add_argument("--client", help="client name (required unless FILE is an assessment)")
+    p.add_argument("--unit", help="business unit to report on (default: whole organization)")
+    p.add_argument("--period", help="assessment period shown on the cover")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="output folder (default: reports/)",
+    )
+    p.add_argument(
+        "--format",
+        default="html,pdf",
+        metavar="LIST",
+        help="comma-separated formats among html, pdf, ipynb (default: html,pdf)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    _framework_arg(p)
+    _min_size_arg(p)
+    p.set_defaults(run=_cmd_report)
     return parser
 
 
@@ -292,6 +326,48 @@ def _cmd_questionnaire(args: argparse.Namespace) -> int:
         f"wrote the blank {args.format} questionnaire ({len(framework.question_ids)} questions) "
         f"to {path}"
     )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from xmkit.assessment import load_assessment
+    from xmkit.render import parse_formats, render_report
+
+    formats = parse_formats(args.format)
+    responses, client, period = args.file, args.client, args.period or ""
+    framework, min_size = args.framework, args.min_group_size
+    if args.file.is_dir() or args.file.suffix.lower() in {".yaml", ".yml"}:
+        assessment = load_assessment(args.file)
+        responses = assessment.responses_path
+        client = client or assessment.client
+        period = args.period or assessment.period
+        framework = framework or assessment.framework_path
+        min_size = min_size or assessment.min_group_size
+    if not client:
+        print(
+            "xmkit report: error: --client is required when FILE is a responses file",
+            file=sys.stderr,
+        )
+        return 2
+    framework_obj = load_framework(framework)
+    loaded = read_responses(responses, framework_obj)  # clear errors before a kernel starts
+    if loaded.problems:
+        raise XmkitError(loaded.problems)
+    start = time.perf_counter()
+    written = render_report(
+        responses,
+        client,
+        unit=args.unit,
+        output_dir=args.output,
+        formats=formats,
+        period=period,
+        framework=framework,
+        min_group_size=min_size,
+        seed=args.seed,
+    )
+    for fmt, path in written.items():
+        print(f"{fmt:>5}: {path}")
+    print(f"rendered in {time.perf_counter() - start:.1f} s")
     return 0
 
 

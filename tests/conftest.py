@@ -1,0 +1,68 @@
+"""Shared fixtures: the bundled framework, a valid wide-table factory and the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xmkit
+from xmkit.framework import Framework
+
+UNITS = ("Stores North", "Stores South", "E-commerce")
+ROLES = ("Executive", "Manager", "Frontline")
+
+
+@pytest.fixture(scope="session")
+def framework() -> Framework:
+    """The bundled EX/CX alignment framework (36 questions, answers 1..5)."""
+    return xmkit.load_framework()
+
+
+@pytest.fixture
+def make_wide(framework: Framework) -> Callable[..., pd.DataFrame]:
+    """Factory for a valid wide table: respondent_id, unit, role and one column per question.
+
+    ``make_wide(n=12, seed=0)`` returns a fresh DataFrame (every call a new object, so a test
+    can corrupt its own copy). Ids are zero-padded text ("001", "002", ...), answers whole
+    numbers 1..5. Every column has object dtype, so a test may put any text into any cell.
+    """
+
+    def factory(n: int = 12, seed: int = 0) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        data = pd.DataFrame(
+            {
+                "respondent_id": [f"{i:03d}" for i in range(1, n + 1)],
+                "unit": [UNITS[i % len(UNITS)] for i in range(n)],
+                "role": [ROLES[(i // len(UNITS)) % len(ROLES)] for i in range(n)],
+            }
+        )
+        answers = rng.integers(1, 6, size=(n, len(framework.question_ids))).tolist()
+        return pd.concat(
+            [data, pd.DataFrame(answers, columns=framework.question_ids)], axis=1
+        ).astype(object)
+
+    return factory
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess]:
+    """Run the installed ``xmkit`` console script (not ``python -m``) as a subprocess."""
+    exe = Path(sys.executable).parent / "xmkit"
+    assert exe.exists(), f"console script not installed at {exe}"
+
+    def run(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(exe), *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=120,
+        )
+
+    return run

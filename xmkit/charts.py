@@ -1,0 +1,198 @@
+"""Report charts drawn with seaborn; every chart gives each category the framework's colour.
+
+Each function takes tidy data (as :func:`xmkit.score` returns) and returns a matplotlib Figure,
+so the same charts serve notebooks, HTML and PDF.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from xmkit.framework import Framework
+
+STYLE = {"axes.spines.right": False, "axes.spines.top": False, "font.size": 10}
+
+
+def _figure(width: float, height: float) -> tuple[Figure, plt.Axes]:
+    sns.set_theme(style="whitegrid", rc=STYLE)
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def stage_chart(score: float, stage: int, framework: Framework) -> Figure:
+    """The five stages as a track, the reached stage highlighted and the score marked."""
+    fig, ax = _figure(8, 1.9)
+    stages = framework.stages
+    bounds = [s.min_score for s in stages] + [framework.scale.max]
+    for s, lo, hi in zip(stages, bounds[:-1], bounds[1:], strict=True):
+        reached = s.stage <= stage
+        ax.barh(
+            0,
+            hi - lo,
+            left=lo,
+            height=0.6,
+            color="#2F5D8A" if reached else "#D9DEE5",
+            edgecolor="white",
+            linewidth=2,
+        )
+        ax.text(
+            (lo + hi) / 2,
+            0,
+            f"{s.stage}. {s.name}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="white" if reached else "#33414E",
+            wrap=True,
+        )
+    ax.plot([score], [0.42], marker="v", markersize=12, color="#C44E52")
+    ax.annotate(
+        f"overall {score:.2f}",
+        (score, 0.42),
+        xytext=(0, 8),
+        textcoords="offset points",
+        ha="center",
+        fontsize=9,
+        color="#C44E52",
+    )
+    ax.set(
+        xlim=(framework.scale.min, framework.scale.max),
+        ylim=(-0.45, 0.85),
+        yticks=[],
+        xlabel="overall score (1-5)",
+    )
+    ax.grid(False)
+    return fig
+
+
+def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
+    """Category scores with their 95% confidence intervals, one colour per category."""
+    cats = scores[scores["level"] == "category"].dropna(subset=["score"])
+    fig, ax = _figure(8, 0.6 + 0.55 * max(len(cats), 1))
+    order = [c.name for c in framework.categories if c.name in set(cats["name"])]
+    sns.barplot(
+        data=cats,
+        y="name",
+        x="score",
+        hue="name",
+        palette=framework.palette,
+        legend=False,
+        ax=ax,
+        order=order,
+    )
+    for i, row in enumerate(cats.set_index("name").reindex(order).itertuples()):
+        if pd.notna(row.ci_low):
+            ax.errorbar(
+                row.score,
+                i,
+                xerr=[[row.score - row.ci_low], [row.ci_high - row.score]],
+                fmt="none",
+                ecolor="#222222",
+                capsize=4,
+                linewidth=1.2,
+            )
+        ax.text(
+            framework.scale.min + 0.05,
+            i,
+            f"{row.score:.2f}",
+            va="center",
+            color="white",
+            fontweight="bold",
+        )
+    ax.axvline(framework.gating.below, color="#888888", linestyle=":", linewidth=1)
+    ax.set(xlim=(framework.scale.min, framework.scale.max), xlabel="score (1-5)", ylabel="")
+    return fig
+
+
+def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
+    """Categories x practices grid: colour by score, each cell naming the practice and level."""
+    practices = scores[scores["level"] == "practice"].set_index("id")
+    width = max(len(c.practices) for c in framework.categories)
+    values = np.full((len(framework.categories), width), np.nan)
+    labels = np.full(values.shape, "", dtype=object)
+    for i, cat in enumerate(framework.categories):
+        for j, p in enumerate(cat.practices):
+            score = practices["score"].get(p.id, np.nan)
+            values[i, j] = score
+            name = "\n".join(textwrap.wrap(p.name, 22))
+            shown = "not shown" if pd.isna(score) else f"{score:.2f} (level {int(score)})"
+            labels[i, j] = f"{name}\n{shown}"
+    fig, ax = _figure(9, 1.1 * len(framework.categories) + 0.6)
+    sns.heatmap(
+        values,
+        annot=labels,
+        fmt="",
+        cmap="RdYlGn",
+        vmin=framework.scale.min,
+        vmax=framework.scale.max,
+        linewidths=2,
+        linecolor="white",
+        cbar_kws={"label": "score (1-5)", "shrink": 0.8},
+        annot_kws={"fontsize": 8},
+        ax=ax,
+    )
+    ax.set_yticks(np.arange(len(framework.categories)) + 0.5)
+    ax.set_yticklabels([c.name for c in framework.categories], rotation=0, fontweight="bold")
+    for tick, cat in zip(ax.get_yticklabels(), framework.categories, strict=True):
+        tick.set_color(cat.color)
+    ax.set_xticks([])
+    return fig
+
+
+def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
+    """Each role's category scores as dots (roles below the minimum are left out)."""
+    shown = role_scores.dropna(subset=["score"])
+    fig, ax = _figure(8, 0.8 + 0.45 * max(shown["role"].nunique(), 1))
+    sns.stripplot(
+        data=shown,
+        x="score",
+        y="role",
+        hue="name",
+        palette=framework.palette,
+        hue_order=[c.name for c in framework.categories],
+        size=9,
+        jitter=False,
+        dodge=False,
+        ax=ax,
+    )
+    ax.set(
+        xlim=(framework.scale.min, framework.scale.max), xlabel="category score (1-5)", ylabel=""
+    )
+    ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
+    return fig
+
+
+def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
+    """Units x categories (and overall) heatmap for a whole-organization or portfolio view."""
+    table = unit_scores.pivot_table(
+        index="unit", columns="name", values="score", dropna=False, aggfunc="first"
+    )
+    order = ["Overall", *[c.name for c in framework.categories]]
+    table = table.reindex(columns=order).dropna(how="all")
+    fig, ax = _figure(8, 0.8 + 0.38 * max(len(table), 1))
+    sns.heatmap(
+        table,
+        annot=True,
+        fmt=".2f",
+        cmap="RdYlGn",
+        vmin=framework.scale.min,
+        vmax=framework.scale.max,
+        linewidths=1,
+        linecolor="white",
+        ax=ax,
+        cbar_kws={"label": "score (1-5)"},
+    )
+    ax.set(xlabel="", ylabel="")
+    for tick in ax.get_xticklabels():
+        tick.set_color(framework.palette.get(tick.get_text(), "#222222"))
+    return fig

@@ -1,0 +1,38 @@
+"""Safe file and folder names from untrusted text (client and unit names)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+MAX_SLUG = 60
+WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(10)),
+    *(f"lpt{i}" for i in range(10)),
+}
+
+
+def slugify(text: str, fallback: str = "unnamed") -> str:
+    """A lower-case ASCII name of letters, digits and single hyphens, at most 60 characters.
+
+    Path separators, dots, control characters and look-alike Unicode letters cannot survive
+    (NFKD folding, then anything outside ``[a-z0-9]`` becomes ``-``), so the result never
+    leaves its folder. When the text had to be shortened or had no usable characters, a short
+    hash of the original keeps distinct names distinct. Reserved Windows device names get a
+    suffix.
+    """
+    folded = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    if not slug:
+        return f"{fallback}-{digest}" if str(text) else fallback
+    if len(slug) > MAX_SLUG:
+        slug = f"{slug[: MAX_SLUG - 9].rstrip('-')}-{digest}"
+    if slug in WINDOWS_RESERVED:
+        slug = f"{slug}-{digest}"
+    return slug

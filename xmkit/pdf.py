@@ -1,0 +1,113 @@
+"""PDF from the report HTML, printed by headless Chromium driven through Playwright.
+
+Chromium is Debian's (``/usr/bin/chromium``, or ``XMKIT_CHROMIUM``); Playwright only drives it,
+so no browser is ever downloaded. :class:`PdfPrinter` keeps one browser and page open, so a
+batch prints many reports without starting a browser for each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from xmkit.errors import Problem, XmkitError
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+FOOTER = (
+    '<div style="font-size:8px;width:100%;text-align:center;color:#666;">'
+    'page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
+)
+
+
+def chromium_path() -> str:
+    """Where Chromium is: ``XMKIT_CHROMIUM``, else ``/usr/bin/chromium``, else on PATH."""
+    configured = os.environ.get("XMKIT_CHROMIUM")
+    for candidate in (configured, "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise XmkitError(
+        Problem(
+            configured or "/usr/bin/chromium",
+            "Chromium, needed for PDF reports, was not found",
+            expected="Debian's chromium package (apt-get install chromium), or XMKIT_CHROMIUM "
+            "set to a Chromium binary; or leave pdf out of --format",
+        )
+    )
+
+
+class PdfPrinter:
+    """A headless Chromium that prints HTML files to A4 PDFs; use as a context manager."""
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._browser = None
+        self._page = None
+
+    def __enter__(self) -> PdfPrinter:
+        from playwright.sync_api import sync_playwright
+
+        executable = chromium_path()
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        self._page = self._browser.new_page()
+        return self
+
+    def print(self, html_path: Path, pdf_path: Path) -> Path:
+        """Print one HTML file to ``pdf_path`` (A4, backgrounds, page numbers)."""
+        self._page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+        self._page.emulate_media(media="print")
+        self._page.pdf(
+            path=str(pdf_path),
+            format="A4",
+            print_background=True,
+            margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+            display_header_footer=True,
+            header_template="<div></div>",
+            footer_template=FOOTER,
+        )
+        return pdf_path
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+def _print_one(html_path: Path, pdf_path: Path) -> Path:
+    with PdfPrinter() as printer:
+        return printer.print(html_path, pdf_path)
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
+    """Print one HTML file to PDF with a browser of its own.
+
+    Playwright's sync API refuses to run on a thread with a running asyncio loop (a Jupyter
+    kernel has one), so there it runs on a worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _print_one(Path(html_path), Path(pdf_path))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print_one, Path(html_path), Path(pdf_path)).result()

@@ -1,0 +1,176 @@
+"""Rendering a report: execute the parameterized notebook, then export HTML (and PDF).
+
+Papermill runs ``templates/report.ipynb`` on a real kernel. The HTML page is assembled from
+the notebook's HTML outputs only (never its code, prompts or stderr), with the stylesheet
+inlined and charts embedded, so the file stands alone. Everything is written to a temporary
+folder first and moved into place only when every format succeeded, so a failed run never
+replaces an earlier report.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+
+from xmkit.errors import Problem, XmkitError
+from xmkit.framework import load_framework
+from xmkit.paths import slugify
+
+FORMATS = ("html", "pdf", "ipynb")
+DEFAULT_FORMATS = ("html", "pdf")
+ALL_UNITS = "all-units"
+
+
+def template_path(name: str = "report.ipynb") -> Path:
+    """A notebook template: ``XMKIT_TEMPLATES``, else the installed or checked-out copy."""
+    candidates = [
+        Path(os.environ["XMKIT_TEMPLATES"]) / name if os.environ.get("XMKIT_TEMPLATES") else None,
+        Path(str(resources.files("xmkit") / "templates" / name)),
+        Path(__file__).resolve().parents[1] / "templates" / name,
+    ]
+    for candidate in candidates:
+        if candidate and candidate.exists():
+            return candidate
+    raise XmkitError(
+        Problem(
+            name,
+            "report template not found",
+            expected="templates/report.ipynb in the xmkit checkout",
+        )
+    )
+
+
+def report_folder(output_dir: str | Path, client: str, unit: str | None) -> Path:
+    """``<output>/<client-slug>/<unit-slug>``: names from untrusted text made safe."""
+    return Path(output_dir) / slugify(client) / (slugify(unit) if unit else ALL_UNITS)
+
+
+def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
+    """A standalone page from the HTML outputs of the executed notebook's code cells."""
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") in {"display_data", "execute_result"}:
+                parts.append(output.get("data", {}).get("text/html", ""))
+    css = (resources.files("xmkit") / "static" / "report.css").read_text(encoding="utf-8")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
+        f"<body><main>{''.join(parts)}<footer>Made with xmkit.</footer></main></body></html>\n"
+    )
+
+
+def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
+    items = [
+        f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats)
+    ]
+    unknown = [f for f in items if f not in FORMATS]
+    if unknown or not items:
+        raise XmkitError(
+            Problem(
+                "--format",
+                f"unknown report format(s): {', '.join(unknown)}",
+                expected=f"a comma-separated list of {', '.join(FORMATS)}",
+            )
+        )
+    return tuple(dict.fromkeys(items))
+
+
+def execute(
+    parameters: dict, output: Path, template: Path | None = None, timeout: int = 600
+) -> None:
+    """Run the report notebook with papermill; a failing cell becomes an :class:`XmkitError`."""
+    import papermill
+    from traitlets.config import Config
+
+    template = template or template_path()
+    # IPC sockets beside the output (a private temporary folder) instead of unencrypted
+    # loopback TCP ports.
+    config = Config({"KernelManager": {"transport": "ipc", "ip": str(output.parent / "kernel")}})
+    try:
+        papermill.execute_notebook(
+            str(template),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout,
+            cwd=str(output.parent),
+            config=config,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise XmkitError(
+            Problem(
+                str(parameters.get("responses", "")),
+                f"the report failed: {exc.ename}: {exc.evalue}",
+            )
+        ) from None
+
+
+def render_report(
+    responses: str | Path,
+    client: str,
+    unit: str | None = None,
+    output_dir: str | Path = "reports",
+    formats: str | Sequence[str] = DEFAULT_FORMATS,
+    period: str = "",
+    framework: str | Path | None = None,
+    min_group_size: int | None = None,
+    seed: int = 0,
+    printer=None,
+) -> dict[str, Path]:
+    """Render one report to ``<output_dir>/<client>/<unit>/report.{html,pdf,ipynb}``.
+
+    Returns the written paths by format. The executed ``.ipynb`` holds intermediate data and is
+    for internal use; it is written only when asked for. ``printer`` is an open
+    :class:`xmkit.pdf.PdfPrinter` to reuse across reports.
+    """
+    formats = parse_formats(formats)
+    responses = Path(responses).resolve()
+    if framework:
+        load_framework(framework)  # fail here, with a clear message, before starting a kernel
+    folder = report_folder(output_dir, client, unit)
+    folder.mkdir(parents=True, exist_ok=True)
+    parameters = {
+        "responses": str(responses),
+        "client": client,
+        "unit": unit or "",
+        "period": period,
+        "framework": str(Path(framework).resolve()) if framework else "",
+        "min_group_size": int(min_group_size or 0),
+        "seed": int(seed),
+    }
+    work = Path(tempfile.mkdtemp(prefix=".render-", dir=folder))
+    try:
+        executed = work / "report.ipynb"
+        execute(parameters, executed)
+        notebook = nbformat.read(executed, as_version=4)
+        page = work / "report.html"
+        title = f"{client} - {unit}" if unit else client
+        page.write_text(notebook_to_html(notebook, f"EX/CX alignment: {title}"), encoding="utf-8")
+        if "pdf" in formats:
+            if printer is not None:
+                printer.print(page, work / "report.pdf")
+            else:
+                from xmkit.pdf import html_to_pdf
+
+                html_to_pdf(page, work / "report.pdf")
+        written = {}
+        for fmt in formats:
+            target = folder / f"report.{fmt}"
+            os.replace(work / f"report.{fmt}", target)
+            written[fmt] = target
+        return written
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
