@@ -37,10 +37,12 @@ system-packages:
 	  fi; \
 	fi
 
-demo: $(STAMP)
+demo: $(STAMP) system-packages
 	$(BIN)/xmkit validate $(EXAMPLE)/responses.csv
-	$(BIN)/xmkit score $(EXAMPLE)/responses.csv --by unit --gaps
-	$(BIN)/xmkit score $(EXAMPLE)/responses.csv --next-steps -o reports/example-scores.csv
+	$(BIN)/xmkit score $(EXAMPLE)/responses.csv --by unit
+	$(BIN)/xmkit score $(EXAMPLE)/responses.csv -o reports/example-scores.csv
+	$(BIN)/xmkit report $(EXAMPLE) -o reports
+	@echo "The example report is in reports/northwind-retail-group/all-units/ (report.html, report.pdf)."
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

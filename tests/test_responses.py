@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-import yaml
 
 import xmkit
 from xmkit.errors import XmkitError
@@ -35,6 +33,14 @@ QUALTRICS_META = [
 ]
 
 
+def write(data: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".xlsx":
+        data.to_excel(path, index=False)
+    else:
+        data.to_csv(path, index=False)
+    return path
+
+
 def expected_answers(data: pd.DataFrame, framework: Framework) -> np.ndarray:
     return data[framework.question_ids].to_numpy(dtype=float)
 
@@ -48,29 +54,6 @@ def assert_same_table(loaded: pd.DataFrame, data: pd.DataFrame, framework: Frame
     np.testing.assert_array_equal(
         loaded[framework.question_ids].to_numpy(dtype=float), expected_answers(data, framework)
     )
-
-
-@pytest.fixture(scope="module")
-def framework_with_texts(tmp_path_factory: pytest.TempPathFactory) -> Framework:
-    """The bundled framework with a distinct, realistic text for every question."""
-    source = resources.files("xmkit") / "frameworks" / "ex_cx_alignment.yaml"
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    for category in data["categories"]:
-        for practice in category["practices"]:
-            for number, question in enumerate(practice["questions"], start=1):
-                question["text"] = (
-                    f"{practice['name']}: how far along is your organization on "
-                    f"statement {number} of this practice?"
-                )
-    path = tmp_path_factory.mktemp("framework") / "with_texts.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return xmkit.load_framework(path)
-
-
-@pytest.fixture(params=["bundled", "distinct_texts"])
-def text_framework(request, framework, framework_with_texts) -> Framework:
-    """Frameworks whose question texts identify the columns of text-headed exports."""
-    return framework if request.param == "bundled" else framework_with_texts
 
 
 # ---- wide layout, encodings, delimiters, XLSX ------------------------------------------------
@@ -104,9 +87,7 @@ ENCODINGS = {
 
 
 @pytest.mark.parametrize("variant", list(ENCODINGS))
-def test_same_answers_whatever_the_encoding_and_delimiter(
-    tmp_path, framework, make_wide, variant
-):
+def test_same_answers_whatever_the_encoding_and_delimiter(tmp_path, framework, make_wide, variant):
     data = make_wide(n=10)
     data.loc[[0, 4], "unit"] = "Zürich"
     data.loc[5, "role"] = "Employé"
@@ -218,19 +199,19 @@ def test_qualtrics_export_with_question_id_columns_loads(tmp_path, framework, ma
 
 
 def test_qualtrics_export_with_qid_columns_is_matched_by_question_text(
-    tmp_path, text_framework, make_wide
+    tmp_path, framework, make_wide
 ):
     """Columns named QID1..QID36: only the question text in header row 2 says which is which."""
     data = make_wide(n=7)
     path = tmp_path / "qualtrics_qid.csv"
-    write_qualtrics(path, data, text_framework, qid_columns=True)
+    write_qualtrics(path, data, framework, qid_columns=True)
 
-    loaded = read_responses(path, text_framework)
+    loaded = read_responses(path, framework)
 
     assert [str(p) for p in loaded.problems][:3] == []
     assert loaded.layout == "qualtrics"
     expected = data.assign(respondent_id=[f"R_{i:03d}" for i in range(1, 8)])
-    assert_same_table(loaded.data, expected, text_framework)
+    assert_same_table(loaded.data, expected, framework)
 
 
 def test_qualtrics_bad_answer_is_reported_on_its_file_row(tmp_path, framework, make_wide):
@@ -248,14 +229,14 @@ def test_qualtrics_bad_answer_is_reported_on_its_file_row(tmp_path, framework, m
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_form_export_with_question_text_headers_loads_with_generated_ids(
-    tmp_path, text_framework, make_wide, suffix
+    tmp_path, framework, make_wide, suffix
 ):
     """Google-Forms-like export: Timestamp, Unit, Role, one column per question text."""
     data = make_wide(n=6)
     texts = dict(
         zip(
-            text_framework.questions["question_id"],
-            text_framework.questions["question"],
+            framework.questions["question_id"],
+            framework.questions["question"],
             strict=True,
         )
     )
@@ -266,27 +247,23 @@ def test_form_export_with_question_text_headers_loads_with_generated_ids(
             "Role": data["role"],
         }
     )
-    for qid in text_framework.question_ids:
+    for qid in framework.question_ids:
         form[texts[qid]] = data[qid]
-    path = tmp_path / f"form{suffix}"
-    if suffix == ".csv":
-        form.to_csv(path, index=False)
-    else:
-        form.to_excel(path, index=False)
+    path = write(form, tmp_path / f"form{suffix}")
 
-    loaded = read_responses(path, text_framework)
+    loaded = read_responses(path, framework)
 
     assert [str(p) for p in loaded.problems][:3] == []
     assert loaded.layout == "form"
     ids = loaded.data["respondent_id"]
     assert ids.str.len().gt(0).all()
     assert ids.is_unique
-    assert_same_table(loaded.data, data.assign(respondent_id=ids.tolist()), text_framework)
+    assert_same_table(loaded.data, data.assign(respondent_id=ids.tolist()), framework)
 
 
 # ---- missing answers and labels -------------------------------------------------------------
 
-MISSING = ["", "Don't know", "N/A", "n/a", "Don’t know"]
+MISSING = ["", "Don't know", "N/A", "n/a"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -298,11 +275,7 @@ def test_blank_dont_know_and_na_answers_become_nan_never_zero(
         data.loc[row, "v1_1"] = token  # a column that is otherwise numbers
         data.loc[row, "c3_3"] = token
     data.loc[7, "c3_3"] = "3 - Defined"  # and one that must be parsed cell by cell
-    path = tmp_path / f"missing{suffix}"
-    if suffix == ".csv":
-        data.to_csv(path, index=False)
-    else:
-        data.to_excel(path, index=False)
+    path = write(data, tmp_path / f"missing{suffix}")
 
     loaded = read_responses(path, framework)
 
@@ -316,6 +289,23 @@ def test_blank_dont_know_and_na_answers_become_nan_never_zero(
         float(v) for v in data["v1_1"].iloc[len(MISSING) :]
     ]
     assert loaded.data["c3_3"].iloc[7] == 3.0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_dont_know_typed_with_a_typographic_apostrophe_is_missing_too(
+    tmp_path, framework, make_wide, suffix
+):
+    """Mac Excel, Word and most form tools turn "Don't" into "Don’t" (U+2019) as you type."""
+    data = make_wide(n=5)
+    data.loc[1, "v1_1"] = "Don’t know"
+    data.loc[2, "a3_3"] = "DON’T KNOW"
+    path = write(data, tmp_path / f"curly{suffix}")
+
+    loaded = read_responses(path, framework)
+
+    assert [str(p) for p in loaded.problems] == []
+    assert np.isnan(loaded.data["v1_1"].iloc[1])
+    assert np.isnan(loaded.data["a3_3"].iloc[2])
 
 
 @pytest.mark.parametrize(
@@ -404,9 +394,7 @@ def test_blank_questionnaire_has_1_to_5_dropdowns_and_level_descriptions(
     assert dv.type == "list"
     assert dv.formula1.strip('"').split(",")[:5] == ["1", "2", "3", "4", "5"]
     assert dv.allow_blank
-    letters = {
-        qid: openpyxl.utils.get_column_letter(i) for i, qid in enumerate(header, 1) if qid
-    }
+    letters = {qid: openpyxl.utils.get_column_letter(i) for i, qid in enumerate(header, 1) if qid}
     for qid in framework.question_ids:
         for row in (2, 100, 1001):
             assert f"{letters[qid]}{row}" in dv.sqref, (qid, row)

@@ -124,10 +124,10 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
         for j, p in enumerate(cat.practices):
             score = practices["score"].get(p.id, np.nan)
             values[i, j] = score
-            name = "\n".join(textwrap.wrap(p.name, 22))
+            name = "\n".join(textwrap.wrap(p.name, 20))
             shown = "not shown" if pd.isna(score) else f"{score:.2f} (level {int(score)})"
             labels[i, j] = f"{name}\n{shown}"
-    fig, ax = _figure(9, 1.1 * len(framework.categories) + 0.6)
+    fig, ax = _figure(9, 1.45 * len(framework.categories) + 0.4)
     sns.heatmap(
         values,
         annot=labels,
@@ -138,7 +138,7 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
         linewidths=2,
         linecolor="white",
         cbar_kws={"label": "score (1-5)", "shrink": 0.8},
-        annot_kws={"fontsize": 8},
+        annot_kws={"fontsize": 9.5},
         ax=ax,
     )
     ax.set_yticks(np.arange(len(framework.categories)) + 0.5)

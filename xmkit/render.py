@@ -49,7 +49,10 @@ def template_path(name: str = "report.ipynb") -> Path:
 
 def report_folder(output_dir: str | Path, client: str, unit: str | None) -> Path:
     """``<output>/<client-slug>/<unit-slug>``: names from untrusted text made safe."""
-    return Path(output_dir) / slugify(client) / (slugify(unit) if unit else ALL_UNITS)
+    unit_slug = slugify(unit) if unit else ALL_UNITS
+    if unit and unit_slug == ALL_UNITS:  # a unit literally named "All units" keeps its own folder
+        unit_slug = slugify(f"unit {unit}")
+    return Path(output_dir) / slugify(client) / unit_slug
 
 
 def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:

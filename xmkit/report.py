@@ -220,7 +220,7 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
         )
         verdict = "a gap worth discussing" if top["flagged"] else "below the threshold"
         sentences.append(
-            f"The largest perception gap: {higher} rate {top['category']} "
+            f"The largest perception gap: respondents in the {higher} role rate {top['category']} "
             f"{abs(top['gap']):.2f} points higher than {lower} ({verdict} of "
             f"{fw.thresholds.perception_gap})."
         )
