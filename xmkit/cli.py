@@ -170,6 +170,64 @@ def build_parser() -> argparse.ArgumentParser:
     _framework_arg(p)
     _min_size_arg(p)
     p.set_defaults(run=_cmd_report)
+
+    p = sub.add_parser(
+        "batch",
+        help="one report per business unit, plus a portfolio summary",
+        description="Render a report for every business unit that meets the minimum group "
+        "size, then the portfolio: index.html (heatmap, stage distribution, ranking, links), "
+        "portfolio.csv and portfolio.xlsx, and manifest.json with each unit's status. FILE is "
+        "a responses file with a unit column, a folder of per-unit files, an assessment "
+        "folder, or a folder of assessments (one portfolio per client). A failing unit does "
+        "not stop the others; the exit code is 1 if any failed.",
+        epilog=EPILOG,
+    )
+    p.add_argument("file", type=Path, help="responses file, folder of files, or assessment(s)")
+    p.add_argument("--by", choices=["unit"], default="unit", help="what to split by (unit)")
+    p.add_argument("--client", help="client name (required for a responses file or folder)")
+    p.add_argument("--period", default="", help="assessment period shown in the reports")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: reports/<client>/)",
+    )
+    p.add_argument(
+        "--format",
+        default="html,pdf",
+        metavar="LIST",
+        help="formats of the unit reports among html, pdf, ipynb (default: html,pdf)",
+    )
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel renders (default 1)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip units whose input, template and outputs are unchanged since the last run",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="local processes (default) or a Dask distributed cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --executor dask: "
+        "a local cluster of --jobs workers)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=600,
+        metavar="S",
+        help="seconds a unit's notebook may run (default 600)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    _framework_arg(p)
+    _min_size_arg(p)
+    p.set_defaults(run=_cmd_batch)
     return parser
 
 
@@ -369,6 +427,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"{fmt:>5}: {path}")
     print(f"rendered in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from xmkit.batch import run_batch
+
+    results = run_batch(
+        args.file,
+        client=args.client,
+        output_dir=args.output,
+        formats=args.format,
+        jobs=args.jobs,
+        resume=args.resume,
+        framework=args.framework,
+        period=args.period,
+        min_group_size=args.min_group_size,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        timeout=args.timeout,
+    )
+    for result in results:
+        print(result.summary())
+    return 1 if any(r.failed for r in results) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -121,6 +121,67 @@ def execute(
         ) from None
 
 
+def render_notebook(
+    template: Path,
+    parameters: dict,
+    folder: Path,
+    title: str,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    name: str = "report",
+    printer=None,
+    timeout: int = 600,
+) -> dict[str, Path]:
+    """Execute ``template`` and write ``<folder>/<name>.<format>`` for each format, atomically.
+
+    Everything is made in a temporary folder inside ``folder`` and moved into place only when
+    every format succeeded. ``printer`` is an open :class:`xmkit.pdf.PdfPrinter` to reuse.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".render-", dir=folder))
+    try:
+        executed = work / f"{name}.ipynb"
+        execute(parameters, executed, template=template, timeout=timeout)
+        notebook = nbformat.read(executed, as_version=4)
+        page = work / f"{name}.html"
+        page.write_text(notebook_to_html(notebook, title), encoding="utf-8")
+        if "pdf" in formats:
+            if printer is not None:
+                printer.print(page, work / f"{name}.pdf")
+            else:
+                from xmkit.pdf import html_to_pdf
+
+                html_to_pdf(page, work / f"{name}.pdf")
+        written = {}
+        for fmt in formats:
+            target = folder / f"{name}.{fmt}"
+            os.replace(work / f"{name}.{fmt}", target)
+            written[fmt] = target
+        return written
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report_parameters(
+    responses: str | Path,
+    client: str,
+    unit: str | None = None,
+    period: str = "",
+    framework: str | Path | None = None,
+    min_group_size: int | None = None,
+    seed: int = 0,
+) -> dict:
+    """The report notebook's papermill parameters (paths made absolute)."""
+    return {
+        "responses": str(Path(responses).resolve()),
+        "client": client,
+        "unit": unit or "",
+        "period": period,
+        "framework": str(Path(framework).resolve()) if framework else "",
+        "min_group_size": int(min_group_size or 0),
+        "seed": int(seed),
+    }
+
+
 def render_report(
     responses: str | Path,
     client: str,
@@ -140,40 +201,15 @@ def render_report(
     :class:`xmkit.pdf.PdfPrinter` to reuse across reports.
     """
     formats = parse_formats(formats)
-    responses = Path(responses).resolve()
     if framework:
         load_framework(framework)  # fail here, with a clear message, before starting a kernel
-    folder = report_folder(output_dir, client, unit)
-    folder.mkdir(parents=True, exist_ok=True)
-    parameters = {
-        "responses": str(responses),
-        "client": client,
-        "unit": unit or "",
-        "period": period,
-        "framework": str(Path(framework).resolve()) if framework else "",
-        "min_group_size": int(min_group_size or 0),
-        "seed": int(seed),
-    }
-    work = Path(tempfile.mkdtemp(prefix=".render-", dir=folder))
-    try:
-        executed = work / "report.ipynb"
-        execute(parameters, executed)
-        notebook = nbformat.read(executed, as_version=4)
-        page = work / "report.html"
-        title = f"{client} - {unit}" if unit else client
-        page.write_text(notebook_to_html(notebook, f"EX/CX alignment: {title}"), encoding="utf-8")
-        if "pdf" in formats:
-            if printer is not None:
-                printer.print(page, work / "report.pdf")
-            else:
-                from xmkit.pdf import html_to_pdf
-
-                html_to_pdf(page, work / "report.pdf")
-        written = {}
-        for fmt in formats:
-            target = folder / f"report.{fmt}"
-            os.replace(work / f"report.{fmt}", target)
-            written[fmt] = target
-        return written
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    parameters = report_parameters(responses, client, unit, period, framework, min_group_size, seed)
+    title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
+    return render_notebook(
+        template_path(),
+        parameters,
+        report_folder(output_dir, client, unit),
+        title,
+        formats,
+        printer=printer,
+    )

@@ -73,6 +73,8 @@ TOOL_COLUMNS = {
     "submission id",
 }
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+CURLY_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+SAMPLE_BYTES = 65536
 DELIMITERS = (",", ";", "\t")
 
 
@@ -83,15 +85,22 @@ class Loaded:
     data: pd.DataFrame
     layout: str
     problems: list[Problem] = field(default_factory=list)
+    rows: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
+    """The file row of each row of ``data`` (the header is row 1)."""
 
 
 def _norm(text: object) -> str:
-    """Lower-case, single-spaced, without surrounding punctuation: for matching headers."""
-    return re.sub(r"\s+", " ", str(text)).strip().strip(" .:?*").lower()
+    """Lower-case, single-spaced, straight quotes, no surrounding punctuation: for matching."""
+    text = str(text).translate(CURLY_QUOTES)
+    return re.sub(r"\s+", " ", text).strip().strip(" .:?*").lower()
 
 
-def sniff_encoding(head: bytes) -> str:
-    """Encoding from a BOM, else UTF-8 if it decodes, else Windows-1252 (Excel's 'CSV')."""
+def sniff_encoding(head: bytes, truncated: bool = False) -> str:
+    """Encoding from a BOM, else UTF-8 if it decodes, else Windows-1252 (Excel's 'CSV').
+
+    ``truncated`` says the sample is not the whole file, so a multi-byte character cut at its
+    end is still UTF-8.
+    """
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     if head.startswith(b"\xef\xbb\xbf"):
@@ -99,8 +108,7 @@ def sniff_encoding(head: bytes) -> str:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the sample boundary is still UTF-8.
-        if exc.start < len(head) - 3:
+        if not (truncated and exc.start >= len(head) - 3):
             return "cp1252"
     return "utf-8"
 
@@ -120,6 +128,38 @@ def _is_text_column(name: str) -> bool:
     )
 
 
+def _read_csv(
+    path: Path, encoding: str, delimiter: str, missing: list[str]
+) -> tuple[pd.DataFrame, dict | None]:
+    """The table (answers numeric where clean) and, for Qualtrics, each column's text."""
+    # Empty lines are kept (and dropped later as blank rows) so row numbers match the file.
+    common = {
+        "sep": delimiter,
+        "encoding": encoding,
+        "keep_default_na": False,
+        "skip_blank_lines": False,
+    }
+    top = pd.read_csv(path, nrows=2, dtype=str, **common)
+    qualtrics = (
+        len(top) == 2
+        and top.iloc[1].astype(str).str.contains('{"importid"', case=False, regex=False).any()
+    )
+    texts = dict(zip(top.columns, top.iloc[0].astype(str), strict=True)) if qualtrics else None
+    text_cols = [c for c in top.columns if _is_text_column(c)]
+    # Missing-answer tokens in their usual spellings, so clean columns stay numeric.
+    missing = sorted({v for t in missing for v in (t, t.upper(), t.title(), t.capitalize())})
+    options = {"skiprows": [1, 2] if qualtrics else None, **common}
+    table = pd.read_csv(
+        path, na_values={c: missing for c in top.columns if c not in text_cols}, **options
+    )
+    # Asking pandas for text up front is slower than re-reading the rare id or unit column it
+    # took for numbers (so that "007" stays "007").
+    retype = [c for c in text_cols if not pd.api.types.is_string_dtype(table[c].dtype)]
+    if retype:
+        table[retype] = pd.read_csv(path, usecols=retype, dtype=str, **options)[retype]
+    return table, texts
+
+
 def _read_text_table(path: Path, missing: list[str]) -> tuple[pd.DataFrame, dict | None]:
     """Read a delimited text file.
 
@@ -129,42 +169,32 @@ def _read_text_table(path: Path, missing: list[str]) -> tuple[pd.DataFrame, dict
     cell later, so every bad cell can be reported.
     """
     with path.open("rb") as fh:
-        head = fh.read(65536)
+        head = fh.read(SAMPLE_BYTES + 1)
     if not head.strip(b"\x00\xef\xbb\xbf\xff\xfe \r\n\t"):
         raise XmkitError(
             Problem(
                 str(path), "the file is empty", expected="a header row and one row per respondent"
             )
         )
-    encoding = sniff_encoding(head)
+    encoding = sniff_encoding(head[:SAMPLE_BYTES], truncated=len(head) > SAMPLE_BYTES)
     lines = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()
     delimiter = sniff_delimiter(lines[0] if lines else "")
-    common = {"sep": delimiter, "encoding": encoding, "keep_default_na": False}
     try:
-        top = pd.read_csv(path, nrows=2, dtype=str, **common)
-        qualtrics = (
-            len(top) == 2
-            and top.iloc[1].astype(str).str.contains('{"importid"', case=False, regex=False).any()
-        )
-        texts = dict(zip(top.columns, top.iloc[0].astype(str), strict=True)) if qualtrics else None
-        text_cols = [c for c in top.columns if _is_text_column(c)]
-        # Missing-answer tokens in their usual spellings, so clean columns stay numeric.
-        missing = sorted({v for t in missing for v in (t, t.upper(), t.title(), t.capitalize())})
-        options = {"skiprows": [1, 2] if qualtrics else None, **common}
-        table = pd.read_csv(
-            path, na_values={c: missing for c in top.columns if c not in text_cols}, **options
-        )
-        # Asking pandas for text up front is slower than re-reading the rare id or unit
-        # column it took for numbers (so that "007" stays "007").
-        retype = [c for c in text_cols if not pd.api.types.is_string_dtype(table[c].dtype)]
-        if retype:
-            table[retype] = pd.read_csv(path, usecols=retype, dtype=str, **options)[retype]
+        try:
+            table, texts = _read_csv(path, encoding, delimiter, missing)
+        except UnicodeDecodeError:
+            if encoding != "utf-8":
+                raise
+            # Looked like UTF-8 at the start, but Excel's Windows-1252 further down.
+            encoding = "cp1252"
+            table, texts = _read_csv(path, encoding, delimiter, missing)
     except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+)", str(exc))
+        message = re.sub(r"\s+", " ", str(exc)).strip()
+        match = re.search(r"line (\d+)", message)
         raise XmkitError(
             Problem(
                 str(path),
-                f"the file cannot be parsed as a table: {exc}",
+                f"the file cannot be parsed as a table: {message}",
                 row=int(match.group(1)) if match else None,
                 expected=f"the same number of {delimiter!r}-separated fields on every row",
             )
@@ -596,7 +626,7 @@ def _to_standard(
         [out, pd.DataFrame(answers, index=table.index)[framework.question_ids]], axis=1
     ).reset_index(drop=True)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    return Loaded(out, layout, problems)
+    return Loaded(out, layout, problems, np.asarray(rows, dtype=int))
 
 
 def read_responses(path: str | Path, framework: Framework | None = None) -> Loaded:

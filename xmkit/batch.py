@@ -1,0 +1,677 @@
+"""Batch reports: one report per business unit, plus a portfolio summary.
+
+A batch plans one *job* per unit (its responses travel inside the job, so the same job runs on
+a local process or a Dask worker on another machine), renders the jobs in parallel, records
+each outcome in ``manifest.json`` as soon as it is known, and finally renders the portfolio
+(``index.html``, ``portfolio.csv``, ``portfolio.xlsx``).
+
+Guarantees: a unit that fails (bad data, kernel death, timeout) does not stop the others;
+every file is written to a temporary name and renamed, so an interrupted run leaves no
+half-written output; ``resume=True`` skips units whose input, template and outputs are
+unchanged, and removes what an interrupted run left behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from xmkit import __version__
+from xmkit.assessment import load_assessment
+from xmkit.errors import Problem, XmkitError
+from xmkit.framework import Framework, load_framework
+from xmkit.iorw import atomic_write_bytes, write_table
+from xmkit.paths import slugify
+from xmkit.render import (
+    parse_formats,
+    render_notebook,
+    report_parameters,
+    template_path,
+)
+from xmkit.responses import read_responses
+from xmkit.score import score
+
+MANIFEST = "manifest.json"
+DONE, UNCHANGED, SKIPPED, FAILED = "done", "unchanged", "skipped", "failed"
+RESPONSE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+
+
+@dataclass
+class UnitJob:
+    """Everything one worker needs to render one unit's report."""
+
+    unit: str
+    slug: str
+    client: str
+    folder: str
+    csv: str
+    formats: tuple[str, ...]
+    period: str = ""
+    framework: str | None = None
+    min_group_size: int | None = None
+    seed: int = 0
+    timeout: int = 600
+    input_hash: str = ""
+
+
+@dataclass
+class UnitResult:
+    """What happened to one unit; one entry of ``manifest.json``."""
+
+    unit: str
+    slug: str
+    status: str
+    n: int = 0
+    input_hash: str = ""
+    template_hash: str = ""
+    outputs: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchResult:
+    client: str
+    folder: Path
+    units: list[UnitResult]
+    elapsed: float
+    portfolio: dict[str, Path]
+
+    def count(self, *statuses: str) -> int:
+        return sum(u.status in statuses for u in self.units)
+
+    @property
+    def failed(self) -> list[UnitResult]:
+        return [u for u in self.units if u.status == FAILED]
+
+    def summary(self) -> str:
+        text = (
+            f"{self.client}: {self.count(DONE)} rendered, {self.count(UNCHANGED)} unchanged, "
+            f"{self.count(SKIPPED)} skipped (below the minimum group size), "
+            f"{self.count(FAILED)} failed, in {self.elapsed:.1f} s -> {self.folder}"
+        )
+        for unit in self.failed:
+            text += f"\n  failed: {unit.unit}: {unit.error}"
+        return text
+
+
+# ---- hashing ------------------------------------------------------------------------------
+
+
+def _digest(*parts: bytes | str) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(part.encode("utf-8") if isinstance(part, str) else part)
+        sha.update(b"\0")
+    return sha.hexdigest()
+
+
+def template_hash(framework: str | Path | None) -> str:
+    """Changes when the report template, the framework or xmkit itself changes."""
+    parts = [template_path().read_bytes(), __version__]
+    parts.append(Path(framework).read_bytes() if framework else b"bundled")
+    return _digest(*parts)
+
+
+# ---- planning -----------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """One client's responses, as units with their rows, plus units that already failed."""
+
+    client: str
+    period: str
+    data: pd.DataFrame
+    failed: dict[str, str]
+    framework: str | None = None
+    min_group_size: int | None = None
+
+
+def _unit_problems(loaded, name: str) -> tuple[dict[str, str], list[Problem]]:
+    """Split problems into those of one unit (by row) and those of the whole file."""
+    by_unit: dict[str, list[str]] = {}
+    general = []
+    row_unit = dict(zip(loaded.rows.tolist(), loaded.data.get("unit", []), strict=False))
+    for problem in loaded.problems:
+        unit = row_unit.get(problem.row) if problem.row and problem.row > 1 else None
+        if unit:
+            by_unit.setdefault(unit, []).append(str(problem))
+        else:
+            general.append(problem)
+    return {
+        u: "; ".join(msgs[:5]) + (f" (+{len(msgs) - 5} more)" if len(msgs) > 5 else "")
+        for u, msgs in by_unit.items()
+    }, general
+
+
+def _read_source(path: Path, framework: Framework) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Responses of one file; units with bad rows are reported as failed, not fatal."""
+    loaded = read_responses(path, framework)
+    failed, general = _unit_problems(loaded, str(path))
+    if general:
+        raise XmkitError(general)
+    return loaded.data, failed
+
+
+def plan_sources(
+    source: str | Path,
+    client: str | None,
+    framework: str | Path | None,
+    period: str = "",
+    min_group_size: int | None = None,
+) -> list[Source]:
+    """What to render: one responses file, a folder of per-unit files, or assessment folders."""
+    source = Path(source)
+    fw = load_framework(framework)
+    if source.is_dir():
+        assessments = sorted(p.parent for p in source.glob("*/assessment.yaml"))
+        if (source / "assessment.yaml").exists():
+            assessments = [source]
+        if assessments:
+            return [
+                _assessment_source(a, client if len(assessments) == 1 else None)
+                for a in assessments
+            ]
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() in RESPONSE_SUFFIXES)
+        if not files:
+            raise XmkitError(
+                Problem(
+                    str(source),
+                    "no responses files in this folder",
+                    expected="CSV or XLSX files, one per unit",
+                )
+            )
+        frames, failed = [], {}
+        for file in files:
+            loaded = read_responses(file, fw)
+            if loaded.problems or loaded.data.empty:
+                failed[file.stem] = "; ".join(str(p) for p in loaded.problems[:5])
+            else:
+                frames.append(loaded.data)
+        data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    else:
+        data, failed = _read_source(source, fw)
+    if not client:
+        raise XmkitError(
+            Problem(
+                "--client",
+                "a client name is needed for a responses file",
+                expected="--client NAME, or an assessment folder",
+            )
+        )
+    return [
+        Source(client, period, data, failed, str(framework) if framework else None, min_group_size)
+    ]
+
+
+def _assessment_source(folder: Path, client: str | None) -> Source:
+    assessment = load_assessment(folder)
+    framework = assessment.framework_path
+    data, failed = _read_source(assessment.responses_path, load_framework(framework))
+    return Source(
+        client or assessment.client,
+        assessment.period,
+        data,
+        failed,
+        str(framework) if framework else None,
+        assessment.min_group_size,
+    )
+
+
+def unique_slugs(names: Iterable[str]) -> dict[str, str]:
+    """A distinct folder name per unit, even when two names slug alike."""
+    slugs: dict[str, str] = {}
+    used: set[str] = set()
+    for name in sorted(set(names), key=str):
+        slug = slugify(name)
+        if slug in used or slug == "index":
+            slug = slugify(f"{name} {hashlib.sha256(name.encode()).hexdigest()[:6]}")
+        used.add(slug)
+        slugs[name] = slug
+    return slugs
+
+
+# ---- rendering one unit (runs in a worker) ------------------------------------------------
+
+
+def render_unit(job: UnitJob) -> UnitResult:
+    """Render one unit's report; never raises: a failure becomes the result's ``error``."""
+    start = time.perf_counter()
+    result = UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash)
+    scratch = Path(tempfile.mkdtemp(prefix="xmkit-unit-"))
+    try:
+        responses = scratch / "responses.csv"
+        responses.write_text(job.csv, encoding="utf-8")
+        parameters = report_parameters(
+            responses, job.client, job.unit, job.period, job.framework, job.min_group_size, job.seed
+        )
+        written = render_notebook(
+            template_path(),
+            parameters,
+            Path(job.folder),
+            f"EX/CX alignment: {job.client} - {job.unit}",
+            job.formats,
+            printer=_worker_printer() if "pdf" in job.formats else None,
+            timeout=job.timeout,
+        )
+        result.status = DONE
+        result.outputs = [str(Path(job.slug) / p.name) for p in written.values()]
+    except XmkitError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # kernel death, timeout, browser crash: isolate the unit
+        result.error = (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        result.seconds = round(time.perf_counter() - start, 2)
+    return result
+
+
+_PRINTER = None
+
+
+def _worker_printer():
+    """One Chromium per worker process, reused for every PDF it prints."""
+    global _PRINTER
+    if _PRINTER is None:
+        import atexit
+
+        from xmkit.pdf import PdfPrinter
+
+        _PRINTER = PdfPrinter().__enter__()
+        atexit.register(_PRINTER.__exit__, None, None, None)
+    return _PRINTER
+
+
+# ---- executors ----------------------------------------------------------------------------
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, and exit cleanly (temporary files removed, kernel
+    shut down) when the parent terminates them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def _run_local(jobs: list[UnitJob], n: int) -> Iterator[UnitResult]:
+    if n <= 1:
+        for job in jobs:
+            yield render_unit(job)
+        return
+    context = multiprocessing.get_context("spawn")  # no inherited threads, locks or handlers
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_init)
+    completed = False
+    try:
+        pending: set[Future] = {pool.submit(render_unit, job) for job in jobs}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+        completed = True
+    finally:
+        if completed:
+            pool.shutdown(wait=True)
+        else:  # interrupted: stop the workers too; the next run removes any leftovers
+            workers = list((pool._processes or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                if process.is_alive():
+                    process.terminate()
+            for process in workers:
+                process.join(timeout=10)
+
+
+def _run_dask(jobs: list[UnitJob], scheduler: str | None, n: int) -> Iterator[UnitResult]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise XmkitError(
+            Problem(
+                "--executor dask", "Dask is not installed", expected="pip install 'xmkit[dask]'"
+            )
+        ) from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=max(n, 1), threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(render_unit, jobs, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ---- the batch ----------------------------------------------------------------------------
+
+
+def _clean_leftovers(folder: Path) -> int:
+    """Remove temporary files and folders an interrupted run left behind."""
+    removed = 0
+    if not folder.exists():
+        return 0
+    for path in sorted(folder.rglob(".*"), key=lambda p: len(p.parts), reverse=True):
+        if path.name.startswith(".render-") and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        elif path.name.endswith(".tmp") and path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of an earlier run (empty if none); a corrupt one is an error, not ignored."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("units"), dict):
+            raise ValueError("no 'units' mapping")
+        return manifest
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the manifest of the earlier run is corrupt ({exc})",
+                expected="a manifest.json written by xmkit batch; delete it to "
+                "render every unit again",
+            )
+        ) from None
+
+
+class _Manifest:
+    """``manifest.json``, rewritten atomically each time a unit finishes."""
+
+    def __init__(self, folder: Path, client: str, template: str, units: dict) -> None:
+        self.path = folder / MANIFEST
+        self.data = {
+            "xmkit": __version__,
+            "client": client,
+            "template_hash": template,
+            "started": dt.datetime.now().isoformat(timespec="seconds"),
+            "finished": None,
+            "units": units,
+        }
+
+    def record(self, result: UnitResult) -> None:
+        self.data["units"][result.unit] = asdict(result)
+        self.save()
+
+    def save(self, finished: bool = False) -> None:
+        if finished:
+            self.data["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+        text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str)
+        atomic_write_bytes(self.path, text.encode("utf-8"))
+
+
+def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
+    """A tqdm bar on a terminal; one plain line per unit otherwise."""
+    if quiet:
+        return lambda result: None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="unit", file=sys.stderr)
+
+        def tick(result: UnitResult) -> None:
+            bar.set_postfix_str(f"{result.status}: {result.unit}"[:40])
+            bar.update(1)
+            if bar.n >= total:
+                bar.close()
+
+        return tick
+    count = [0]
+
+    def line(result: UnitResult) -> None:
+        count[0] += 1
+        note = f" ({result.error})" if result.error else f" ({result.seconds:.1f} s)"
+        print(
+            f"[{count[0]}/{total}] {result.status:<9} {result.unit}{note}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return line
+
+
+@dataclass
+class _Options:
+    formats: tuple[str, ...]
+    jobs: int
+    resume: bool
+    executor: str
+    scheduler: str | None
+    seed: int
+    timeout: int
+    quiet: bool
+
+
+def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
+    start = time.perf_counter()
+    framework = load_framework(src.framework)
+    min_size = src.min_group_size or framework.thresholds.min_group_size
+    folder.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(folder)
+    earlier = read_manifest(folder).get("units", {}) if opts.resume else {}
+    template = template_hash(src.framework)
+    units = (
+        sorted(set(src.data["unit"]) | set(src.failed), key=str)
+        if len(src.data)
+        else sorted(src.failed)
+    )
+    slugs = unique_slugs(units)
+    sizes = src.data.groupby("unit").size() if len(src.data) else pd.Series(dtype=int)
+    manifest = _Manifest(folder, src.client, template, {})
+    results: list[UnitResult] = []
+    jobs: list[UnitJob] = []
+    for unit in units:
+        n = int(sizes.get(unit, 0))
+        if unit in src.failed:
+            results.append(UnitResult(unit, slugs[unit], FAILED, n, error=src.failed[unit]))
+            continue
+        if n < min_size:
+            results.append(UnitResult(unit, slugs[unit], SKIPPED, n, error=None))
+            continue
+        rows = src.data[src.data["unit"] == unit].drop(columns=["comment"], errors="ignore")
+        csv = rows.to_csv(index=False)
+        params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed])
+        input_hash = _digest(csv, params)
+        before = earlier.get(unit, {})
+        if (
+            opts.resume
+            and before.get("status") in {DONE, UNCHANGED}
+            and before.get("input_hash") == input_hash
+            and before.get("template_hash") == template
+            and before.get("outputs")
+            and all((folder / o).exists() for o in before["outputs"])
+        ):
+            results.append(
+                UnitResult(unit, slugs[unit], UNCHANGED, n, input_hash, template, before["outputs"])
+            )
+            continue
+        jobs.append(
+            UnitJob(
+                unit,
+                slugs[unit],
+                src.client,
+                str(folder / slugs[unit]),
+                csv,
+                opts.formats,
+                src.period,
+                src.framework,
+                min_size,
+                opts.seed,
+                opts.timeout,
+                input_hash,
+            )
+        )
+    for result in results:
+        manifest.record(result)
+    tick = _progress(len(jobs), opts.quiet)
+    sizes_by_unit = {job.unit: int(sizes.get(job.unit, 0)) for job in jobs}
+    runner = (
+        _run_dask(jobs, opts.scheduler, opts.jobs)
+        if opts.executor == "dask"
+        else _run_local(jobs, opts.jobs)
+    )
+    for result in runner:
+        result.n = sizes_by_unit.get(result.unit, 0)
+        result.template_hash = template
+        manifest.record(result)
+        results.append(result)
+        tick(result)
+    results.sort(key=lambda r: str(r.unit))
+    portfolio = write_portfolio(src, folder, results, framework, min_size, opts.seed)
+    manifest.save(finished=True)
+    return BatchResult(src.client, folder, results, time.perf_counter() - start, portfolio)
+
+
+def portfolio_table(
+    src: Source, results: list[UnitResult], framework: Framework, min_size: int
+) -> pd.DataFrame:
+    """One row per unit: status, respondents, overall/category/practice scores, stage, report."""
+    status = {r.unit: r for r in results}
+    base = pd.DataFrame({"unit": [r.unit for r in results]})
+    if len(src.data):
+        scores = score(src.data, framework, by="unit", min_group_size=min_size, n_boot=0)
+        scores = scores[scores["level"].isin(["overall", "category", "practice"])]
+        wide = scores.pivot_table(
+            index="unit", columns="id", values="score", aggfunc="first", dropna=False
+        )
+        order = [
+            "overall",
+            *[c.id for c in framework.categories],
+            *[p.id for _, p in framework.practices],
+        ]
+        wide = wide.reindex(columns=order)
+        overall = scores[scores["level"] == "overall"].set_index("unit")
+        wide["stage"] = overall["stage"]
+        wide["stage_name"] = overall["stage_name"]
+        wide["capped"] = overall["capped"]
+        wide["suppressed"] = overall["suppressed"]
+        base = base.merge(wide.reset_index(), on="unit", how="left")
+    base.insert(1, "status", [status[u].status for u in base["unit"]])
+    base.insert(2, "respondents", [status[u].n for u in base["unit"]])
+    base["report"] = [
+        str(Path(status[u].slug) / "report.html")
+        if status[u].status in {DONE, UNCHANGED}
+        and any(o.endswith("report.html") for o in status[u].outputs)
+        else ""
+        for u in base["unit"]
+    ]
+    failed = base["status"] == FAILED
+    numeric = [
+        c
+        for c in base.columns
+        if c
+        not in {"unit", "status", "respondents", "report", "stage_name", "suppressed", "capped"}
+    ]
+    base.loc[failed, numeric] = pd.NA
+    return base
+
+
+def write_portfolio(
+    src: Source,
+    folder: Path,
+    results: list[UnitResult],
+    framework: Framework,
+    min_size: int,
+    seed: int,
+) -> dict[str, Path]:
+    """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client."""
+    table = portfolio_table(src, results, framework, min_size)
+    written = {
+        "csv": write_table(table, folder / "portfolio.csv"),
+        "xlsx": write_table(table, folder / "portfolio.xlsx"),
+    }
+    parameters = {
+        "portfolio": str((folder / "portfolio.csv").resolve()),
+        "client": src.client,
+        "period": src.period,
+        "framework": str(Path(src.framework).resolve()) if src.framework else "",
+        "min_group_size": min_size,
+    }
+    written.update(
+        render_notebook(
+            template_path("portfolio.ipynb"),
+            parameters,
+            folder,
+            f"EX/CX alignment portfolio: {src.client}",
+            ("html",),
+            name="index",
+        )
+    )
+    return written
+
+
+def _terminate_on_sigterm() -> Callable[[], None]:
+    """Turn SIGTERM into KeyboardInterrupt so clean-up runs; returns the restorer."""
+    try:
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    except ValueError:  # not the main thread
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def run_batch(
+    source: str | Path,
+    client: str | None = None,
+    output_dir: str | Path | None = None,
+    formats: str | Sequence[str] = ("html", "pdf"),
+    jobs: int = 1,
+    resume: bool = False,
+    framework: str | Path | None = None,
+    period: str = "",
+    min_group_size: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    seed: int = 0,
+    timeout: int = 600,
+    quiet: bool = False,
+) -> list[BatchResult]:
+    """Render a report per unit and a portfolio per client; see the module docstring.
+
+    ``output_dir`` is the client's folder (default ``reports/<client-slug>/``); for several
+    assessments it is the parent of one folder per client.
+    """
+    opts = _Options(
+        parse_formats(formats), max(1, jobs), resume, executor, scheduler, seed, timeout, quiet
+    )
+    sources = plan_sources(source, client, framework, period, min_group_size)
+    restore = _terminate_on_sigterm()
+    try:
+        results = []
+        for src in sources:
+            if output_dir is None:
+                folder = Path("reports") / slugify(src.client)
+            elif len(sources) > 1:
+                folder = Path(output_dir) / slugify(src.client)
+            else:
+                folder = Path(output_dir)
+            results.append(_batch_one(src, folder, opts))
+        return results
+    finally:
+        restore()

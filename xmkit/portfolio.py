@@ -1,0 +1,145 @@
+"""The portfolio page of a batch: every unit's scores, stages and a link to its report.
+
+Used by ``templates/portfolio.ipynb``. It reads ``portfolio.csv`` (no respondent-level data)
+and shows units below the minimum group size or that failed without any score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from xmkit import charts
+from xmkit.framework import Framework, load_framework
+from xmkit.report import _num, _section, _table, esc, figure
+
+
+@dataclass
+class PortfolioContext:
+    client: str
+    period: str
+    framework: Framework
+    min_group_size: int
+    table: pd.DataFrame
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """Units with scores: rendered, and at or above the minimum group size."""
+        ok = self.table["status"].isin(["done", "unchanged"])
+        return self.table[ok & self.table["overall"].notna()]
+
+
+def prepare(
+    portfolio: str | Path,
+    client: str,
+    period: str = "",
+    framework: str | Path | None = None,
+    min_group_size: int = 5,
+) -> PortfolioContext:
+    fw = load_framework(framework or None)
+    table = pd.read_csv(
+        portfolio, dtype={"unit": str, "report": str}, keep_default_na=False, na_values=[""]
+    )
+    table["report"] = table["report"].fillna("")
+    return PortfolioContext(client, period, fw, min_group_size, table)
+
+
+def cover(ctx: PortfolioContext) -> str:
+    counts = ctx.table["status"].value_counts()
+    facts = [
+        ("Client", ctx.client),
+        ("Period", ctx.period or "not stated"),
+        ("Business units", str(len(ctx.table))),
+        ("Reports", str(int(counts.get("done", 0) + counts.get("unchanged", 0)))),
+        ("Below the minimum group size", str(int(counts.get("skipped", 0)))),
+        ("Failed", str(int(counts.get("failed", 0)))),
+        ("Date", dt.date.today().isoformat()),
+    ]
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
+    return (
+        '<header class="cover"><p class="kicker">EX/CX alignment portfolio</p>'
+        f'<h1>{esc(ctx.client)}</h1><table class="facts">{rows}</table></header>'
+    )
+
+
+def heatmap(ctx: PortfolioContext) -> str:
+    shown = ctx.shown
+    if shown.empty:
+        return _section("heatmap", "Units by category", "<p>No unit has scores to show.</p>")
+    names = {"overall": "Overall", **{c.id: c.name for c in ctx.framework.categories}}
+    long = shown.melt(id_vars="unit", value_vars=list(names), var_name="id", value_name="score")
+    long["name"] = long["id"].map(names)
+    fig = charts.unit_heatmap(long, ctx.framework)
+    caption = "Overall and category scores of every unit with enough responses (1-5)."
+    return _section("heatmap", "Units by category", figure(fig, caption, "Units by category"))
+
+
+def stages(ctx: PortfolioContext) -> str:
+    shown = ctx.shown
+    if shown.empty:
+        return ""
+    counts = shown["stage"].astype(int).value_counts()
+    rows = pd.DataFrame(
+        {
+            "Stage": [s.stage for s in ctx.framework.stages],
+            "Name": [s.name for s in ctx.framework.stages],
+            "Units": [int(counts.get(s.stage, 0)) for s in ctx.framework.stages],
+            "Capped by Converge": [
+                int(
+                    ((shown["stage"] == s.stage) & (shown["capped"] == True))  # noqa: E712
+                    .sum()
+                )
+                for s in ctx.framework.stages
+            ],
+        }
+    )
+    fig, ax = charts._figure(7, 2.4)
+    charts.sns.barplot(data=rows, x="Name", y="Units", color="#2F5D8A", ax=ax)
+    ax.set(xlabel="", ylabel="units")
+    caption = "How many units are at each maturity stage."
+    return _section(
+        "stages", "Stage distribution", figure(fig, caption, "Stage distribution") + _table(rows)
+    )
+
+
+def ranking(ctx: PortfolioContext) -> str:
+    """Every unit, ranked by overall score, linked to its report; others listed without score."""
+    cats = [c for c in ctx.framework.categories]
+    ranked = ctx.shown.sort_values("overall", ascending=False)
+    head = "".join(
+        f"<th>{esc(h)}</th>"
+        for h in ["#", "Unit", "Respondents", "Overall", *[c.name for c in cats], "Stage"]
+    )
+    body = ""
+    for i, row in enumerate(ranked.itertuples(), start=1):
+        link = f'<a href="{esc(row.report)}">{esc(row.unit)}</a>' if row.report else esc(row.unit)
+        cells = [
+            str(i),
+            link,
+            esc(row.respondents),
+            _num(row.overall),
+            *[_num(getattr(row, c.id)) for c in cats],
+            esc(f"{int(row.stage)} {row.stage_name}" + (" (capped)" if row.capped is True else "")),
+        ]
+        body += "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    html = (
+        f'<div class="table-wrap"><table class="ranking"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+    others = ctx.table[~ctx.table["unit"].isin(ranked["unit"])]
+    if len(others):
+        reason = {"skipped": f"fewer than {ctx.min_group_size} responses", "failed": "failed"}
+        rows = pd.DataFrame(
+            {
+                "Unit": others["unit"],
+                "Why no scores": [
+                    reason.get(s, f"fewer than {ctx.min_group_size} responses")
+                    for s in others["status"]
+                ],
+            }
+        )
+        html += "<h3>Units without scores</h3>" + _table(rows)
+    return _section("ranking", "Ranking", html)
