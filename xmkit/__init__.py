@@ -3,8 +3,13 @@
 The public API is small: load a framework and responses, validate, score, recommend.
 """
 
+from importlib.metadata import version
+
+from xmkit.batch import run_batch
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.recommend import recommend
+from xmkit.render import render_report
 from xmkit.responses import load_responses
 from xmkit.score import perception_gaps, score
 from xmkit.validate import validate
@@ -16,7 +21,10 @@ __all__ = [
     "load_framework",
     "load_responses",
     "perception_gaps",
+    "recommend",
+    "render_report",
+    "run_batch",
     "score",
     "validate",
 ]
-__version__ = "0.1.0"
+__version__ = version("xmkit")

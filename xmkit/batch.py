@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
 
-from xmkit import __version__
 from xmkit.assessment import load_assessment
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
@@ -121,7 +121,7 @@ def _digest(*parts: bytes | str) -> str:
 
 def template_hash(framework: str | Path | None) -> str:
     """Changes when the report template, the framework or xmkit itself changes."""
-    parts = [template_path().read_bytes(), __version__]
+    parts = [template_path().read_bytes(), version("xmkit")]
     parts.append(Path(framework).read_bytes() if framework else b"bundled")
     return _digest(*parts)
 
@@ -408,7 +408,7 @@ class _Manifest:
     def __init__(self, folder: Path, client: str, template: str, units: dict) -> None:
         self.path = folder / MANIFEST
         self.data = {
-            "xmkit": __version__,
+            "xmkit": version("xmkit"),
             "client": client,
             "template_hash": template,
             "started": dt.datetime.now().isoformat(timespec="seconds"),

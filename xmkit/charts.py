@@ -179,6 +179,7 @@ def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
     )
     order = ["Overall", *[c.name for c in framework.categories]]
     table = table.reindex(columns=order).dropna(how="all")
+    table = table.sort_values("Overall", ascending=False)
     fig, ax = _figure(8, 0.8 + 0.38 * max(len(table), 1))
     sns.heatmap(
         table,

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "customer experience (CX), and what to do next.",
         epilog=EPILOG,
     )
-    parser.add_argument("--version", action="version", version="xmkit 0.1.0")
+    parser.add_argument("--version", action="version", version=f"xmkit {version('xmkit')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser(

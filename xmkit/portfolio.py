@@ -16,6 +16,8 @@ from xmkit import charts
 from xmkit.framework import Framework, load_framework
 from xmkit.report import _num, _section, _table, esc, figure
 
+HEATMAP_EDGE = 25  # above twice this many units the heatmap shows the top and bottom only
+
 
 @dataclass
 class PortfolioContext:
@@ -70,10 +72,18 @@ def heatmap(ctx: PortfolioContext) -> str:
     if shown.empty:
         return _section("heatmap", "Units by category", "<p>No unit has scores to show.</p>")
     names = {"overall": "Overall", **{c.id: c.name for c in ctx.framework.categories}}
+    caption = "Overall and category scores of every unit with enough responses (1-5)."
+    if len(shown) > 2 * HEATMAP_EDGE:
+        ranked = shown.sort_values("overall", ascending=False)
+        shown = pd.concat([ranked.head(HEATMAP_EDGE), ranked.tail(HEATMAP_EDGE)])
+        caption = (
+            f"Overall and category scores (1-5) of the {HEATMAP_EDGE} highest and "
+            f"{HEATMAP_EDGE} lowest units by overall score; the ranking below lists all "
+            f"{len(ranked)}."
+        )
     long = shown.melt(id_vars="unit", value_vars=list(names), var_name="id", value_name="score")
     long["name"] = long["id"].map(names)
     fig = charts.unit_heatmap(long, ctx.framework)
-    caption = "Overall and category scores of every unit with enough responses (1-5)."
     return _section("heatmap", "Units by category", figure(fig, caption, "Units by category"))
 
 

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-import nbformat
-
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import load_framework
 from xmkit.paths import slugify
@@ -55,7 +53,7 @@ def report_folder(output_dir: str | Path, client: str, unit: str | None) -> Path
     return Path(output_dir) / slugify(client) / unit_slug
 
 
-def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
+def notebook_to_html(notebook, title: str) -> str:
     """A standalone page from the HTML outputs of the executed notebook's code cells."""
     parts = []
     for cell in notebook.cells:
@@ -136,6 +134,8 @@ def render_notebook(
     Everything is made in a temporary folder inside ``folder`` and moved into place only when
     every format succeeded. ``printer`` is an open :class:`xmkit.pdf.PdfPrinter` to reuse.
     """
+    import nbformat  # slow to import (JSON schemas): only when rendering
+
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".render-", dir=folder))
     try:
