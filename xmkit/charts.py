@@ -8,30 +8,28 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from xmkit.framework import Framework
 
-STYLE = {"axes.spines.right": False, "axes.spines.top": False, "font.size": 10}
+STYLE = {"axes.spines.right": False, "axes.spines.top": False}
 
 
-def _figure(width: float, height: float) -> tuple[Figure, plt.Axes]:
-    sns.set_theme(style="whitegrid", rc=STYLE)
-    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+def figure_axes(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure outside pyplot: no global figure list, backend or rc change to leak."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    with sns.axes_style("whitegrid", rc=STYLE):
+        ax = fig.add_subplot()
     return fig, ax
 
 
 def stage_chart(score: float, stage: int, framework: Framework) -> Figure:
     """The five stages as a track, the reached stage highlighted and the score marked."""
-    fig, ax = _figure(8, 1.9)
+    fig, ax = figure_axes(8, 1.9)
     stages = framework.stages
     bounds = [s.min_score for s in stages] + [framework.scale.max]
     for s, lo, hi in zip(stages, bounds[:-1], bounds[1:], strict=True):
@@ -78,7 +76,7 @@ def stage_chart(score: float, stage: int, framework: Framework) -> Figure:
 def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     """Category scores with their 95% confidence intervals, one colour per category."""
     cats = scores[scores["level"] == "category"].dropna(subset=["score"])
-    fig, ax = _figure(8, 0.6 + 0.55 * max(len(cats), 1))
+    fig, ax = figure_axes(8, 0.6 + 0.55 * max(len(cats), 1))
     order = [c.name for c in framework.categories if c.name in set(cats["name"])]
     sns.barplot(
         data=cats,
@@ -127,7 +125,7 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
             name = "\n".join(textwrap.wrap(p.name, 20))
             shown = "not shown" if pd.isna(score) else f"{score:.2f} (level {int(score)})"
             labels[i, j] = f"{name}\n{shown}"
-    fig, ax = _figure(9, 1.45 * len(framework.categories) + 0.4)
+    fig, ax = figure_axes(9, 1.45 * len(framework.categories) + 0.4)
     sns.heatmap(
         values,
         annot=labels,
@@ -152,7 +150,7 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
 def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     """Each role's category scores as dots (roles below the minimum are left out)."""
     shown = role_scores.dropna(subset=["score"])
-    fig, ax = _figure(8, 0.8 + 0.45 * max(shown["role"].nunique(), 1))
+    fig, ax = figure_axes(8, 0.8 + 0.45 * max(shown["role"].nunique(), 1))
     sns.stripplot(
         data=shown,
         x="score",
@@ -180,7 +178,7 @@ def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
     order = ["Overall", *[c.name for c in framework.categories]]
     table = table.reindex(columns=order).dropna(how="all")
     table = table.sort_values("Overall", ascending=False)
-    fig, ax = _figure(8, 0.8 + 0.38 * max(len(table), 1))
+    fig, ax = figure_axes(8, 0.8 + 0.38 * max(len(table), 1))
     sns.heatmap(
         table,
         annot=True,

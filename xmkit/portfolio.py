@@ -106,7 +106,7 @@ def stages(ctx: PortfolioContext) -> str:
             ],
         }
     )
-    fig, ax = charts._figure(7, 2.4)
+    fig, ax = charts.figure_axes(7, 2.4)
     charts.sns.barplot(data=rows, x="Name", y="Units", color="#2F5D8A", ax=ax)
     ax.set(xlabel="", ylabel="units")
     caption = "How many units are at each maturity stage."

@@ -10,6 +10,7 @@ replaces an earlier report.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from xmkit.errors import Problem, XmkitError
 from xmkit.framework import load_framework
 from xmkit.paths import slugify
 
+logger = logging.getLogger("xmkit")
 FORMATS = ("html", "pdf", "ipynb")
 DEFAULT_FORMATS = ("html", "pdf")
 ALL_UNITS = "all-units"
@@ -88,35 +90,54 @@ def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def execute(
-    parameters: dict, output: Path, template: Path | None = None, timeout: int = 600
-) -> None:
-    """Run the report notebook with papermill; a failing cell becomes an :class:`XmkitError`."""
+    parameters: dict, template: Path | None = None, timeout: int = 600, engine: str | None = "xmkit"
+):
+    """Run a notebook with papermill and return it executed.
+
+    ``engine="xmkit"`` runs it on a warm kernel (:mod:`xmkit.engine`); ``None`` is papermill's
+    own engine, a fresh kernel per notebook. A failing cell becomes an :class:`XmkitError`; a
+    kernel that dies or hangs is replaced and the notebook retried once.
+    """
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from traitlets.config import Config
 
     template = template or template_path()
-    # IPC sockets beside the output (a private temporary folder) instead of unencrypted
-    # loopback TCP ports.
-    config = Config({"KernelManager": {"transport": "ipc", "ip": str(output.parent / "kernel")}})
-    try:
-        papermill.execute_notebook(
-            str(template),
-            str(output),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=timeout,
-            cwd=str(output.parent),
-            config=config,
-        )
-    except papermill.PapermillExecutionError as exc:
-        raise XmkitError(
-            Problem(
-                str(parameters.get("responses", "")),
-                f"the report failed: {exc.ename}: {exc.evalue}",
+    for attempt in (1, 2):
+        sockets = Path(tempfile.mkdtemp(prefix="xmkit-k"))  # short: socket paths are limited
+        # papermill's own engine: IPC sockets in a private folder, not unencrypted TCP ports
+        config = Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "k")}})
+        try:
+            return papermill.execute_notebook(
+                str(template),
+                None,
+                parameters=parameters,
+                engine_name=engine,
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+                config=config,
             )
-        ) from None
+        except papermill.PapermillExecutionError as exc:
+            raise XmkitError(
+                Problem(
+                    str(parameters.get("responses", "")),
+                    f"the report failed: {exc.ename}: {exc.evalue}",
+                )
+            ) from None
+        except (DeadKernelError, CellTimeoutError, RuntimeError) as exc:
+            if attempt == 2:
+                raise XmkitError(
+                    Problem(
+                        str(parameters.get("responses", "")),
+                        f"the kernel failed twice: {type(exc).__name__}: {str(exc).strip()[:200]}",
+                    )
+                ) from None
+            logger.warning("kernel failed (%s); retrying on a fresh kernel", type(exc).__name__)
+        finally:
+            shutil.rmtree(sockets, ignore_errors=True)
+    raise AssertionError("unreachable")
 
 
 def render_notebook(
@@ -128,6 +149,7 @@ def render_notebook(
     name: str = "report",
     printer=None,
     timeout: int = 600,
+    engine: str | None = "xmkit",
 ) -> dict[str, Path]:
     """Execute ``template`` and write ``<folder>/<name>.<format>`` for each format, atomically.
 
@@ -136,12 +158,14 @@ def render_notebook(
     """
     import nbformat  # slow to import (JSON schemas): only when rendering
 
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".render-", dir=folder))
+    succeeded = False
     try:
-        executed = work / f"{name}.ipynb"
-        execute(parameters, executed, template=template, timeout=timeout)
-        notebook = nbformat.read(executed, as_version=4)
+        notebook = execute(parameters, template=template, timeout=timeout, engine=engine)
+        if "ipynb" in formats:
+            nbformat.write(notebook, work / f"{name}.ipynb")
         page = work / f"{name}.html"
         page.write_text(notebook_to_html(notebook, title), encoding="utf-8")
         if "pdf" in formats:
@@ -156,9 +180,12 @@ def render_notebook(
             target = folder / f"{name}.{fmt}"
             os.replace(work / f"{name}.{fmt}", target)
             written[fmt] = target
+        succeeded = True
         return written
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if created and not succeeded and not any(folder.iterdir()):
+            folder.rmdir()  # a failed first render leaves no empty folder behind
 
 
 def report_parameters(

@@ -298,6 +298,14 @@ def perception_gaps(
     by = _by_list(by)
     min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
     scores = score(data, framework, by=[*by, "role"], min_group_size=min_size, n_boot=0)
+    return gaps_from_scores(scores, framework, by)
+
+
+def gaps_from_scores(
+    scores: pd.DataFrame, framework: Framework, by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """:func:`perception_gaps` from a score table already grouped by ``[*by, "role"]``."""
+    by = list(by)
     cats = scores[scores["level"] == "category"]
     threshold = framework.thresholds.perception_gap
     rows = []
