@@ -217,7 +217,7 @@ def portfolio(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "portfolio.csv", dtype={"unit": str, "report": str})
 
 
-def score_columns(table: pd.DataFrame, framework: Framework) -> list[str]:
+def score_columns(framework: Framework) -> list[str]:
     """Overall, category and practice scores plus the stage: what a unit without scores lacks."""
     return [
         "overall",

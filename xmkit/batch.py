@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from xmkit.assessment import load_assessment
+from xmkit.engine import DEFAULT_RECYCLE_AFTER, pool
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.iorw import atomic_write_bytes, write_table
@@ -301,69 +302,118 @@ def _worker_printer():
 # ---- executors ----------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, and exit cleanly (temporary files removed, kernel
-    shut down) when the parent terminates them."""
+def _worker_init(recycle_after: int) -> None:
+    """Workers leave Ctrl-C to the parent, exit cleanly (temporary files removed, kernel shut
+    down) when the parent terminates them, and start their warm kernel straight away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    kernels = pool(recycle_after)
+    kernels.release(kernels.acquire(), healthy=True)
 
 
-def _run_local(jobs: list[UnitJob], n: int) -> Iterator[UnitResult]:
-    if n <= 1:
-        for job in jobs:
-            yield render_unit(job)
-        return
-    context = multiprocessing.get_context("spawn")  # no inherited threads, locks or handlers
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_worker_init)
-    completed = False
-    try:
-        pending: set[Future] = {pool.submit(render_unit, job) for job in jobs}
+class _InProcess:
+    """Jobs one after the other in this process (``--jobs 1``)."""
+
+    def __init__(self, recycle_after: int) -> None:
+        pool(recycle_after)
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def results(self, fn: Callable, items: list) -> Iterator:
+        return map(fn, items)
+
+    def call(self, fn: Callable, *args: object):
+        return fn(*args)
+
+
+class _Processes:
+    """Local worker processes, each with its own warm kernel and Chromium."""
+
+    def __init__(self, n: int, recycle_after: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no inherited threads, locks, handlers
+        self.pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=context, initializer=_worker_init, initargs=(recycle_after,)
+        )
+        self.completed = False
+
+    def __enter__(self) -> _Processes:
+        return self
+
+    def results(self, fn: Callable, items: list) -> Iterator:
+        pending: set[Future] = {self.pool.submit(fn, item) for item in items}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 yield future.result()
-        completed = True
-    finally:
-        if completed:
-            pool.shutdown(wait=True)
-        else:  # interrupted: stop the workers too; the next run removes any leftovers
-            workers = list((pool._processes or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers:
-                if process.is_alive():
-                    process.terminate()
-            for process in workers:
-                process.join(timeout=10)
+
+    def call(self, fn: Callable, *args: object):
+        result = self.pool.submit(fn, *args).result()
+        self.completed = True
+        return result
+
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if exc_type is None:
+            self.pool.shutdown(wait=True)
+            return
+        # Interrupted: stop the workers too; the next run removes any leftovers.
+        workers = list((self.pool._processes or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            if process.is_alive():
+                process.terminate()
+        for process in workers:
+            process.join(timeout=10)
 
 
-def _run_dask(jobs: list[UnitJob], scheduler: str | None, n: int) -> Iterator[UnitResult]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise XmkitError(
-            Problem(
-                "--executor dask", "Dask is not installed", expected="pip install 'xmkit[dask]'"
+class _Dask:
+    """A Dask cluster: the given scheduler, or a local cluster of ``n`` workers."""
+
+    def __init__(self, scheduler: str | None, n: int) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise XmkitError(
+                Problem(
+                    "--executor dask", "Dask is not installed", expected="pip install 'xmkit[dask]'"
+                )
+            ) from None
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler)
+        else:
+            self.cluster = LocalCluster(
+                n_workers=max(n, 1), threads_per_worker=1, processes=True, dashboard_address=None
             )
-        ) from None
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=max(n, 1), threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    try:
-        futures = client.map(render_unit, jobs, pure=False)
-        for future in as_completed(futures):
+            self.client = Client(self.cluster)
+
+    def __enter__(self) -> _Dask:
+        return self
+
+    def results(self, fn: Callable, items: list) -> Iterator:
+        from distributed import as_completed
+
+        for future in as_completed(self.client.map(fn, items, pure=False)):
             yield future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+
+    def call(self, fn: Callable, *args: object):
+        return self.client.submit(fn, *args, pure=False).result()
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
-# ---- the batch ----------------------------------------------------------------------------
+def _executor(opts: _Options):
+    if opts.executor == "dask":
+        return _Dask(opts.scheduler, opts.jobs)
+    if opts.jobs > 1:
+        return _Processes(opts.jobs, opts.recycle_after)
+    return _InProcess(opts.recycle_after)
 
 
 def _clean_leftovers(folder: Path) -> int:
@@ -467,6 +517,7 @@ class _Options:
     seed: int
     timeout: int
     quiet: bool
+    recycle_after: int = DEFAULT_RECYCLE_AFTER
 
 
 def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
@@ -487,6 +538,7 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
     manifest = _Manifest(folder, src.client, template, {})
     results: list[UnitResult] = []
     jobs: list[UnitJob] = []
+    by_unit = dict(iter(src.data.groupby("unit", sort=False))) if len(src.data) else {}
     for unit in units:
         n = int(sizes.get(unit, 0))
         if unit in src.failed:
@@ -495,7 +547,7 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
         if n < min_size:
             results.append(UnitResult(unit, slugs[unit], SKIPPED, n, error=None))
             continue
-        rows = src.data[src.data["unit"] == unit].drop(columns=["comment"], errors="ignore")
+        rows = by_unit[unit].drop(columns=["comment"], errors="ignore")
         csv = rows.to_csv(index=False)
         params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed])
         input_hash = _digest(csv, params)
@@ -532,19 +584,15 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
         manifest.record(result)
     tick = _progress(len(jobs), opts.quiet)
     sizes_by_unit = {job.unit: int(sizes.get(job.unit, 0)) for job in jobs}
-    runner = (
-        _run_dask(jobs, opts.scheduler, opts.jobs)
-        if opts.executor == "dask"
-        else _run_local(jobs, opts.jobs)
-    )
-    for result in runner:
-        result.n = sizes_by_unit.get(result.unit, 0)
-        result.template_hash = template
-        manifest.record(result)
-        results.append(result)
-        tick(result)
-    results.sort(key=lambda r: str(r.unit))
-    portfolio = write_portfolio(src, folder, results, framework, min_size, opts.seed)
+    with _executor(opts) as executor:
+        for result in executor.results(render_unit, jobs):
+            result.n = sizes_by_unit.get(result.unit, 0)
+            result.template_hash = template
+            manifest.record(result)
+            results.append(result)
+            tick(result)
+        results.sort(key=lambda r: str(r.unit))
+        portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
     manifest.save(finished=True)
     return BatchResult(src.client, folder, results, time.perf_counter() - start, portfolio)
 
@@ -599,7 +647,7 @@ def write_portfolio(
     results: list[UnitResult],
     framework: Framework,
     min_size: int,
-    seed: int,
+    call: Callable = lambda fn, *args: fn(*args),
 ) -> dict[str, Path]:
     """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client."""
     table = portfolio_table(src, results, framework, min_size)
@@ -615,13 +663,14 @@ def write_portfolio(
         "min_group_size": min_size,
     }
     written.update(
-        render_notebook(
+        call(
+            render_notebook,
             template_path("portfolio.ipynb"),
             parameters,
             folder,
             f"EX/CX alignment portfolio: {src.client}",
             ("html",),
-            name="index",
+            "index",
         )
     )
     return written
@@ -651,6 +700,7 @@ def run_batch(
     seed: int = 0,
     timeout: int = 600,
     quiet: bool = False,
+    recycle_after: int = DEFAULT_RECYCLE_AFTER,
 ) -> list[BatchResult]:
     """Render a report per unit and a portfolio per client; see the module docstring.
 
@@ -658,7 +708,15 @@ def run_batch(
     assessments it is the parent of one folder per client.
     """
     opts = _Options(
-        parse_formats(formats), max(1, jobs), resume, executor, scheduler, seed, timeout, quiet
+        parse_formats(formats),
+        max(1, jobs),
+        resume,
+        executor,
+        scheduler,
+        seed,
+        timeout,
+        quiet,
+        recycle_after,
     )
     sources = plan_sources(source, client, framework, period, min_group_size)
     restore = _terminate_on_sigterm()

@@ -27,52 +27,6 @@ def figure_axes(width: float, height: float) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def stage_chart(score: float, stage: int, framework: Framework) -> Figure:
-    """The five stages as a track, the reached stage highlighted and the score marked."""
-    fig, ax = figure_axes(8, 1.9)
-    stages = framework.stages
-    bounds = [s.min_score for s in stages] + [framework.scale.max]
-    for s, lo, hi in zip(stages, bounds[:-1], bounds[1:], strict=True):
-        reached = s.stage <= stage
-        ax.barh(
-            0,
-            hi - lo,
-            left=lo,
-            height=0.6,
-            color="#2F5D8A" if reached else "#D9DEE5",
-            edgecolor="white",
-            linewidth=2,
-        )
-        ax.text(
-            (lo + hi) / 2,
-            0,
-            f"{s.stage}. {s.name}",
-            ha="center",
-            va="center",
-            fontsize=9,
-            color="white" if reached else "#33414E",
-            wrap=True,
-        )
-    ax.plot([score], [0.42], marker="v", markersize=12, color="#C44E52")
-    ax.annotate(
-        f"overall {score:.2f}",
-        (score, 0.42),
-        xytext=(0, 8),
-        textcoords="offset points",
-        ha="center",
-        fontsize=9,
-        color="#C44E52",
-    )
-    ax.set(
-        xlim=(framework.scale.min, framework.scale.max),
-        ylim=(-0.45, 0.85),
-        yticks=[],
-        xlabel="overall score (1-5)",
-    )
-    ax.grid(False)
-    return fig
-
-
 def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     """Category scores with their 95% confidence intervals, one colour per category."""
     cats = scores[scores["level"] == "category"].dropna(subset=["score"])

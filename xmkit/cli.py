@@ -447,6 +447,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         seed=args.seed,
         timeout=args.timeout,
+        recycle_after=args.recycle_after,
     )
     for result in results:
         print(result.summary())

@@ -19,10 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient import NotebookClient
-from nbformat.v4 import new_code_cell, new_notebook
 
 WARMUP = (
     "import xmkit, xmkit.report, xmkit.portfolio, numpy, pandas, seaborn, matplotlib.pyplot\n"
@@ -30,7 +27,7 @@ WARMUP = (
     "kernel_snapshot()\n"
     "%reset -f"
 )
-RESET = "from xmkit.kernel import kernel_reset\nkernel_reset({cwd!r})\n%reset -f"
+RESET = "from xmkit.kernel import kernel_reset\nkernel_reset({cwd!r})"
 DEFAULT_RECYCLE_AFTER = 50
 
 
@@ -38,6 +35,8 @@ class WarmKernel:
     """One running kernel with its client, talking over IPC sockets in a private folder."""
 
     def __init__(self, kernel_name: str = "python3", startup_timeout: int = 60) -> None:
+        from jupyter_client.manager import AsyncKernelManager  # heavy: only when rendering
+
         self.folder = Path(tempfile.mkdtemp(prefix="xmkit-k"))  # short: socket paths are limited
         self.km = AsyncKernelManager(
             kernel_name=kernel_name, transport="ipc", ip=str(self.folder / "k")
@@ -55,6 +54,9 @@ class WarmKernel:
 
     def run(self, code: str, timeout: int = 120) -> None:
         """Run code that belongs to no report (warm-up, reset); raise if it fails."""
+        from nbclient import NotebookClient
+        from nbformat.v4 import new_code_cell, new_notebook
+
         client = NotebookClient(
             new_notebook(cells=[new_code_cell(code)]),
             km=self.km,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 _SNAPSHOT: dict = {}
@@ -16,8 +17,24 @@ def kernel_snapshot() -> None:
     _SNAPSHOT["warnings"] = list(warnings.filters)
 
 
+def clear_namespace() -> None:
+    """Remove every user variable and cached output, like ``%reset -f`` without its full
+    garbage collection (which costs ~0.2 s per report; normal collection frees the rest)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    namespace, hidden = shell.user_ns, shell.user_ns_hidden
+    for name in list(namespace):
+        if name not in hidden or re.fullmatch(r"_i?\d+", name):
+            del namespace[name]
+    namespace.get("_oh", {}).clear()
+    shell.displayhook._, shell.displayhook.__, shell.displayhook.___ = "", "", ""
+    namespace.update({"_": "", "__": "", "___": ""})
+
+
 def kernel_reset(cwd: str) -> None:
-    """Run inside a kernel before a report: close figures, restore rc params and warnings."""
+    """Run inside a kernel before a report: close figures, restore rc params and warnings,
+    clear the namespace."""
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -27,3 +44,4 @@ def kernel_reset(cwd: str) -> None:
         matplotlib.rcParams.update(_SNAPSHOT.get("rc", matplotlib.rcParamsDefault))
     warnings.filters[:] = _SNAPSHOT.get("warnings", warnings.filters)
     os.chdir(cwd)
+    clear_namespace()

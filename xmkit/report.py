@@ -250,7 +250,6 @@ def stage(ctx: ReportContext) -> str:
     if ctx.suppressed:
         return _section("stage", "Maturity stage", _withheld(ctx))
     o = ctx.overall
-    fig = charts.stage_chart(o["score"], int(o["stage"]), ctx.framework)
     rows = pd.DataFrame(
         [(s.stage, s.name, f"from {s.min_score:.1f}", s.description) for s in ctx.framework.stages],
         columns=["Stage", "Name", "Overall score", "What it looks like"],
@@ -259,7 +258,30 @@ def stage(ctx: ReportContext) -> str:
         f"Maturity stage: {ctx.scope} reaches stage {o['stage']} ({o['stage_name']}); the "
         f"marker shows the overall score of {o['score']:.2f}."
     )
-    return _section("stage", "Maturity stage", figure(fig, caption, "Stage track") + _table(rows))
+    track = stage_track(o["score"], int(o["stage"]), ctx.framework)
+    return _section(
+        "stage",
+        "Maturity stage",
+        f'<figure class="chart">{track}<figcaption>{esc(caption)}</figcaption></figure>'
+        + _table(rows),
+    )
+
+
+def stage_track(score: float, stage: int, framework: Framework) -> str:
+    """The stages as a track drawn in HTML: reached stages filled, the score marked above."""
+    low, high = framework.scale.min, framework.scale.max
+    bounds = [s.min_score for s in framework.stages] + [high]
+    segments = "".join(
+        f'<div class="seg{" reached" if s.stage <= stage else ""}" '
+        f'style="flex-grow:{hi - lo:.3f}">{s.stage}. {esc(s.name)}</div>'
+        for s, lo, hi in zip(framework.stages, bounds[:-1], bounds[1:], strict=True)
+    )
+    left = (score - low) / (high - low) * 100
+    return (
+        f'<div class="stage-track" role="img" aria-label="stage {stage} of '
+        f'{len(framework.stages)}, overall score {score:.2f}">{segments}'
+        f'<div class="marker" style="left:{left:.1f}%">overall {score:.2f}</div></div>'
+    )
 
 
 def categories(ctx: ReportContext) -> str:
