@@ -225,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds a unit's notebook may run (default 600)",
     )
+    p.add_argument(
+        "--recycle-after",
+        type=int,
+        default=50,
+        metavar="N",
+        help="replace each warm kernel after N reports, bounding memory (default 50)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     _framework_arg(p)
     _min_size_arg(p)
