@@ -1,6 +1,6 @@
 """Warm kernels: run report notebooks without paying for a kernel start and imports each time.
 
-:class:`XmkitEngine` is a papermill engine (entry point ``xmkit``, so ``papermill -e xmkit``
+:class:`XmkitEngine` is a papermill engine (entry point ``xmkit``: ``papermill --engine xmkit``
 works too). Papermill parameterizes the notebook exactly as it always does; the engine then
 runs the cells on a kernel from a per-process :class:`KernelPool` that has already imported
 xmkit, pandas, seaborn and matplotlib. Before each notebook the kernel is cleaned: figures
@@ -191,7 +191,7 @@ def __getattr__(name: str):
             "XmkitEngine",
             (Engine,),
             {
-                "__doc__": "Papermill engine on warm kernels (papermill -e xmkit).",
+                "__doc__": "Papermill engine on warm kernels (papermill --engine xmkit).",
                 "__module__": __name__,
                 "execute_managed_notebook": classmethod(_execute_managed_notebook),
             },
