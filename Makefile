@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SYSTEM_PACKAGES := chromium poppler-utils
 EXAMPLE := assessments/example
 
-.PHONY: demo test lint format system-packages clean bench
+.PHONY: demo test lint format system-packages clean bench lab
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "xmkit needs Python 3.11 or newer"'
@@ -43,6 +43,11 @@ demo: $(STAMP) system-packages
 	$(BIN)/xmkit score $(EXAMPLE)/responses.csv -o reports/example-scores.csv
 	$(BIN)/xmkit report $(EXAMPLE) -o reports
 	@echo "The example report is in reports/northwind-retail-group/all-units/ (report.html, report.pdf)."
+
+## The self-assessment form (templates/self_assessment.ipynb) in JupyterLab; Ctrl-C stops it.
+## The server's root is the checkout, so the form's assessments/ and report links work.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. templates/self_assessment.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

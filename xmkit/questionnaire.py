@@ -107,13 +107,20 @@ QUALTRICS_COMMENT = "Anything you would like to add? (optional)"
 
 
 def _qualtrics_text(text: str) -> str:
-    """One line of Qualtrics text: no line breaks, HTML-escaped, no ``[[`` that reads as a tag.
+    """One line of Qualtrics text: no line breaks, HTML-escaped, nothing that reads as a tag.
 
-    Qualtrics treats question and choice text as HTML, and a line break would end the question
-    text (the next line becomes a choice or an error), so every text goes through here.
+    Qualtrics treats question and choice text as HTML, a line break would end the question text
+    (the next line becomes a choice, or an error), ``[[...]]`` is a tag and ``${...}`` piped
+    text; so every text goes through here. Brackets and ``$`` become HTML character references,
+    which Qualtrics shows as the characters they stand for.
     """
     line = html.escape(re.sub(r"\s+", " ", str(text)).strip(), quote=False)
-    return line.replace("[[", "[ [").replace("]]", "] ]")
+    return line.replace("[", "&#91;").replace("]", "&#93;").replace("$", "&#36;")
+
+
+def _qualtrics_name(text: str) -> str:
+    """A block name: one line without square brackets (a name is not HTML, so no escaping)."""
+    return re.sub(r"\s+", " ", re.sub(r"[\[\]]", "", str(text))).strip() or "Block"
 
 
 def qualtrics_choice(framework: Framework, level: int, text: str) -> str:
@@ -147,7 +154,7 @@ def qualtrics_txt(framework: Framework) -> str:
     for qid, text in (("unit", QUALTRICS_UNIT), ("role", QUALTRICS_ROLE)):
         lines += ["[[Question:TE:SingleLine]]", f"[[ID:{qid}]]", _qualtrics_text(text), ""]
     for category in framework.categories:
-        lines += [f"[[Block:{_qualtrics_text(category.name)}]]", ""]
+        lines += [f"[[Block:{_qualtrics_name(category.name)}]]", ""]
         for i, practice in enumerate(category.practices):
             if i:
                 lines += ["[[PageBreak]]", ""]
@@ -197,7 +204,8 @@ footer { color: var(--muted); font-size: .85rem; margin-top: 2rem; }
 @media print {
   body { font-size: 10pt; }
   main { max-width: none; padding: 0; }
-  section.category { break-before: page; page-break-before: always; margin-top: 0; }
+  section.category + section.category { break-before: page; page-break-before: always;
+    margin-top: 0; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }

@@ -41,6 +41,8 @@ REPORT_PERIOD = "Self-assessment (internal use)"
 RESPONSES_FILE = "responses.csv"
 STYLE = """<style>
 .xmkit-sa { max-width: 1100px; }
+.xmkit-sa .widget-html-content { line-height: 1.45; }
+.xmkit-sa .widget-html-content p, .xmkit-sa .widget-html-content h4 { margin: 4px 0; }
 .xmkit-sa .xmkit-question { border-top: 1px solid #dde4ee; padding: 6px 0 2px; }
 .xmkit-sa .xmkit-question-text { font-weight: 600; line-height: 1.35; }
 .xmkit-sa .widget-radio-box label { white-space: normal; line-height: 1.3; height: auto;
