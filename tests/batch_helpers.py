@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +42,7 @@ ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 # ---- data ----------------------------------------------------------------------------------
 
 
-def make_responses(
-    units: Mapping[str, int], framework: Framework, seed: int = 0
-) -> pd.DataFrame:
+def make_responses(units: Mapping[str, int], framework: Framework, seed: int = 0) -> pd.DataFrame:
     """A valid wide table: ``units`` maps each unit name to its number of respondents.
 
     Roles cycle through the three roles inside each unit, answers are whole numbers 1..5 from
@@ -128,9 +126,7 @@ def statuses(manifest: Mapping) -> dict[str, str]:
 
 def report_mtimes(out: Path) -> dict[str, int]:
     """``st_mtime_ns`` of every unit report below ``out``, by path relative to ``out``."""
-    return {
-        str(p.relative_to(out)): p.stat().st_mtime_ns for p in sorted(out.rglob("report.html"))
-    }
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in sorted(out.rglob("report.html"))}
 
 
 def relative_files(out: Path) -> set[str]:
@@ -154,16 +150,21 @@ def leftovers(out: Path) -> list[str]:
 
 
 def processes_mentioning(marker: str) -> list[str]:
-    """Command lines of live processes that mention ``marker`` (e.g. a kernel runtime folder)."""
+    """Live processes whose command line or environment mentions ``marker``.
+
+    Give a run a private ``TMPDIR`` and this finds everything it started: worker processes
+    inherit the variable, kernels get their connection file below it.
+    """
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            environ = (proc / "environ").read_bytes().decode(errors="replace")
+        except OSError:  # gone, or not ours
             continue
-        if marker in cmdline:
+        if marker in cmdline or marker in environ:
             found.append(f"{proc.name}: {cmdline.strip()}")
     return found
 
@@ -226,18 +227,3 @@ def score_columns(framework: Framework) -> list[str]:
         "stage",
         "stage_name",
     ]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; raise on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-
-
-def names_in(paths: Sequence[Path], root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in paths)

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 import signal
 import sys
@@ -66,6 +67,7 @@ class UnitJob:
     seed: int = 0
     timeout: int = 600
     input_hash: str = ""
+    include_comments: bool = False
 
 
 @dataclass
@@ -258,7 +260,14 @@ def render_unit(job: UnitJob) -> UnitResult:
         responses = scratch / "responses.csv"
         responses.write_text(job.csv, encoding="utf-8")
         parameters = report_parameters(
-            responses, job.client, job.unit, job.period, job.framework, job.min_group_size, job.seed
+            responses,
+            job.client,
+            job.unit,
+            job.period,
+            job.framework,
+            job.min_group_size,
+            job.seed,
+            job.include_comments,
         )
         written = render_notebook(
             template_path(),
@@ -286,59 +295,67 @@ def render_unit(job: UnitJob) -> UnitResult:
 _PRINTER = None
 
 
+def _at_worker_exit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once when this process ends: multiprocessing workers skip ``atexit``,
+    so register it both ways (a pool worker runs multiprocessing's finalizers instead)."""
+    import atexit
+    from multiprocessing.util import Finalize
+
+    done = []
+
+    def once() -> None:
+        if not done:
+            done.append(True)
+            callback()
+
+    atexit.register(once)
+    Finalize(None, once, exitpriority=10)
+
+
 def _worker_printer():
     """One Chromium per worker process, reused for every PDF it prints."""
     global _PRINTER
     if _PRINTER is None:
-        import atexit
-
         from xmkit.pdf import PdfPrinter
 
         _PRINTER = PdfPrinter().__enter__()
-        atexit.register(_PRINTER.__exit__, None, None, None)
+        _at_worker_exit(lambda: _PRINTER.__exit__(None, None, None))
     return _PRINTER
 
 
 # ---- executors ----------------------------------------------------------------------------
 
 
-def _worker_init(recycle_after: int) -> None:
-    """Workers leave Ctrl-C to the parent, exit cleanly (temporary files removed, kernel shut
-    down) when the parent terminates them, and start their warm kernel straight away."""
+def _worker_init(recycle_after: int, scratch: str) -> None:
+    """Prepare a worker: Ctrl-C is the parent's to handle; every temporary file (unit data,
+    kernel sockets and connection files) goes under the run's scratch folder, which the parent
+    removes however the run ends; the warm kernel starts straight away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    os.environ["TMPDIR"] = scratch
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(scratch) / "runtime")
+    tempfile.tempdir = scratch
     kernels = pool(recycle_after)
+    _at_worker_exit(kernels.close)
     kernels.release(kernels.acquire(), healthy=True)
 
 
-class _InProcess:
-    """Jobs one after the other in this process (``--jobs 1``)."""
-
-    def __init__(self, recycle_after: int) -> None:
-        pool(recycle_after)
-
-    def __enter__(self) -> _InProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def results(self, fn: Callable, items: list) -> Iterator:
-        return map(fn, items)
-
-    def call(self, fn: Callable, *args: object):
-        return fn(*args)
-
-
 class _Processes:
-    """Local worker processes, each with its own warm kernel and Chromium."""
+    """Local worker processes, each with its own warm kernel and Chromium.
+
+    The parent never runs a kernel itself, so its SIGTERM/Ctrl-C handling stays reliable
+    (nbclient replaces signal handlers while it executes). On interruption the parent kills
+    the workers (their kernels exit with them) and removes the run's scratch folder.
+    """
 
     def __init__(self, n: int, recycle_after: int) -> None:
+        self.scratch = tempfile.mkdtemp(prefix="xmkit-run-")
         context = multiprocessing.get_context("spawn")  # no inherited threads, locks, handlers
         self.pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=context, initializer=_worker_init, initargs=(recycle_after,)
+            max_workers=n,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(recycle_after, self.scratch),
         )
-        self.completed = False
 
     def __enter__(self) -> _Processes:
         return self
@@ -351,22 +368,22 @@ class _Processes:
                 yield future.result()
 
     def call(self, fn: Callable, *args: object):
-        result = self.pool.submit(fn, *args).result()
-        self.completed = True
-        return result
+        return self.pool.submit(fn, *args).result()
 
     def __exit__(self, exc_type: type | None, *exc: object) -> None:
-        if exc_type is None:
-            self.pool.shutdown(wait=True)
-            return
-        # Interrupted: stop the workers too; the next run removes any leftovers.
-        workers = list((self.pool._processes or {}).values())
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for process in workers:
-            if process.is_alive():
-                process.terminate()
-        for process in workers:
-            process.join(timeout=10)
+        try:
+            if exc_type is None:
+                self.pool.shutdown(wait=True)
+                return
+            workers = list((self.pool._processes or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                if process.is_alive():
+                    process.kill()
+            for process in workers:
+                process.join(timeout=10)
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class _Dask:
@@ -411,9 +428,7 @@ class _Dask:
 def _executor(opts: _Options):
     if opts.executor == "dask":
         return _Dask(opts.scheduler, opts.jobs)
-    if opts.jobs > 1:
-        return _Processes(opts.jobs, opts.recycle_after)
-    return _InProcess(opts.recycle_after)
+    return _Processes(opts.jobs, opts.recycle_after)
 
 
 def _clean_leftovers(folder: Path) -> int:
@@ -518,6 +533,7 @@ class _Options:
     timeout: int
     quiet: bool
     recycle_after: int = DEFAULT_RECYCLE_AFTER
+    include_comments: bool = False
 
 
 def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
@@ -547,7 +563,9 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
         if n < min_size:
             results.append(UnitResult(unit, slugs[unit], SKIPPED, n, error=None))
             continue
-        rows = by_unit[unit].drop(columns=["comment"], errors="ignore")
+        rows = by_unit[unit]
+        if not opts.include_comments:  # comments travel only when the report shows them
+            rows = rows.drop(columns=["comment"], errors="ignore")
         csv = rows.to_csv(index=False)
         params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed])
         input_hash = _digest(csv, params)
@@ -578,21 +596,26 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
                 opts.seed,
                 opts.timeout,
                 input_hash,
+                opts.include_comments,
             )
         )
     for result in results:
         manifest.record(result)
     tick = _progress(len(jobs), opts.quiet)
     sizes_by_unit = {job.unit: int(sizes.get(job.unit, 0)) for job in jobs}
-    with _executor(opts) as executor:
-        for result in executor.results(render_unit, jobs):
-            result.n = sizes_by_unit.get(result.unit, 0)
-            result.template_hash = template
-            manifest.record(result)
-            results.append(result)
-            tick(result)
-        results.sort(key=lambda r: str(r.unit))
-        portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
+    try:
+        with _executor(opts) as executor:
+            for result in executor.results(render_unit, jobs):
+                result.n = sizes_by_unit.get(result.unit, 0)
+                result.template_hash = template
+                manifest.record(result)
+                results.append(result)
+                tick(result)
+            results.sort(key=lambda r: str(r.unit))
+            portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
+    except BaseException:  # interrupted: what finished is in the manifest; drop the rest
+        _clean_leftovers(folder)
+        raise
     manifest.save(finished=True)
     return BatchResult(src.client, folder, results, time.perf_counter() - start, portfolio)
 
@@ -631,13 +654,9 @@ def portfolio_table(
         for u in base["unit"]
     ]
     failed = base["status"] == FAILED
-    numeric = [
-        c
-        for c in base.columns
-        if c
-        not in {"unit", "status", "respondents", "report", "stage_name", "suppressed", "capped"}
-    ]
-    base.loc[failed, numeric] = pd.NA
+    scored = [c for c in base.columns if c not in {"unit", "status", "respondents", "report"}]
+    base[scored] = base[scored].astype(object)
+    base.loc[failed, scored] = None  # numbers from data that failed validation are not shown
     return base
 
 
@@ -701,6 +720,7 @@ def run_batch(
     timeout: int = 600,
     quiet: bool = False,
     recycle_after: int = DEFAULT_RECYCLE_AFTER,
+    include_comments: bool = False,
 ) -> list[BatchResult]:
     """Render a report per unit and a portfolio per client; see the module docstring.
 
@@ -717,6 +737,7 @@ def run_batch(
         timeout,
         quiet,
         recycle_after,
+        include_comments,
     )
     sources = plan_sources(source, client, framework, period, min_group_size)
     restore = _terminate_on_sigterm()

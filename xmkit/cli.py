@@ -55,6 +55,15 @@ def _min_size_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _comments_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-comments",
+        action="store_true",
+        help="show free-text comments, only of groups that meet the minimum group size "
+        "(default: no comments in any report)",
+    )
+
+
 def _by(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     allowed = {"unit", "role"}
@@ -130,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "questionnaire",
         help="write the blank questionnaire respondents fill in",
-        description="Write the blank questionnaire: csv (header only) or xlsx (1-5 dropdowns "
-        "and every level's description on a second sheet).",
+        description="Write the blank questionnaire: csv (header only), xlsx (1-5 dropdowns "
+        "and every level's description on a second sheet), qualtrics (Advanced Format TXT to "
+        "import into Qualtrics; its CSV export loads as it is) or html (printable).",
         epilog=EPILOG,
     )
     p.add_argument("--format", choices=FORMATS, default="xlsx", help="output format (default xlsx)")
@@ -168,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated formats among html, pdf, ipynb (default: html,pdf)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
     p.set_defaults(run=_cmd_report)
@@ -233,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace each warm kernel after N reports, bounding memory (default 50)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
     p.set_defaults(run=_cmd_batch)
@@ -430,6 +442,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         framework=framework,
         min_group_size=min_size,
         seed=args.seed,
+        include_comments=args.include_comments,
     )
     for fmt, path in written.items():
         print(f"{fmt:>5}: {path}")
@@ -455,6 +468,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout=args.timeout,
         recycle_after=args.recycle_after,
+        include_comments=args.include_comments,
     )
     for result in results:
         print(result.summary())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import glob
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +15,45 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# OWASP CSV injection (plus ASVS's NUL and line feed, and the full-width forms some
+# spreadsheet locales also accept): a cell starting with one of these is run as a formula.
+FORMULA_PREFIXES = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\0",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
+STALE_SECONDS = 600
+"""A temporary file this old beside a target was left by a run that was killed."""
+logger = logging.getLogger("xmkit")
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove and report half-written copies of ``target`` left by a killed earlier run.
+
+    Younger ones may belong to a run still writing, and are left alone.
+    """
+    pattern = f".{glob.escape(target.name)}.*.tmp"
+    for leftover in target.parent.glob(pattern):
+        try:
+            if time.time() - leftover.stat().st_mtime < STALE_SECONDS:
+                continue
+            leftover.unlink()
+        except OSError:
+            continue
+        logger.warning(
+            "removed %s: a half-written copy of %s left by an interrupted earlier run",
+            leftover,
+            target.name,
+        )
 
 
 @contextmanager
@@ -24,6 +65,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -40,8 +82,11 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
 
 
 def neutralize(value: object) -> object:
-    """Prefix text that a spreadsheet would run as a formula with ``'`` (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix text that a spreadsheet would run as a formula with ``'`` (OWASP CSV injection).
+
+    Leading spaces do not hide a formula (`` =1+1``): some spreadsheets trim them first.
+    """
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
@@ -50,6 +95,8 @@ def safe_cells(data: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells and headers cannot be interpreted as spreadsheet formulas."""
     out = data.copy()
     for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object)
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralize)
     out.columns = [neutralize(c) for c in out.columns]
@@ -58,7 +105,9 @@ def safe_cells(data: pd.DataFrame) -> pd.DataFrame:
 
 def _writer(suffix: str) -> Callable[[pd.DataFrame, Path], None]:
     writers: dict[str, Callable[[pd.DataFrame, Path], None]] = {
-        ".csv": lambda d, p: d.to_csv(p, index=False),
+        # CRLF rows (RFC 4180, as Excel writes): pandas then quotes a cell holding a lone
+        # carriage return, which would otherwise start a new row - and a formula - in Excel.
+        ".csv": lambda d, p: d.to_csv(p, index=False, lineterminator="\r\n"),
         ".json": lambda d, p: d.to_json(p, orient="records", indent=2, force_ascii=False),
         ".xlsx": lambda d, p: d.to_excel(p, index=False, engine="openpyxl"),
     }

@@ -26,12 +26,18 @@ def slugify(text: str, fallback: str = "unnamed") -> str:
     hash of the original keeps distinct names distinct. Reserved Windows device names get a
     suffix.
     """
-    folded = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    text = str(text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = decomposed.encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-    digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     if not slug:
-        return f"{fallback}-{digest}" if str(text) else fallback
-    if len(slug) > MAX_SLUG:
+        return f"{fallback}-{digest}" if text else fallback
+    # Folding that did more than drop accents (full-width or Cyrillic look-alikes, ligatures)
+    # keeps a hash, so "Ｓｔｏｒｅｓ" or "Stоres" never shares the folder of "Stores".
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    lossy = not bare.isascii() or unicodedata.normalize("NFKC", text) != text
+    if len(slug) > MAX_SLUG or lossy:
         slug = f"{slug[: MAX_SLUG - 9].rstrip('-')}-{digest}"
     if slug in WINDOWS_RESERVED:
         slug = f"{slug}-{digest}"

@@ -196,6 +196,7 @@ def report_parameters(
     framework: str | Path | None = None,
     min_group_size: int | None = None,
     seed: int = 0,
+    include_comments: bool = False,
 ) -> dict:
     """The report notebook's papermill parameters (paths made absolute)."""
     return {
@@ -206,6 +207,7 @@ def report_parameters(
         "framework": str(Path(framework).resolve()) if framework else "",
         "min_group_size": int(min_group_size or 0),
         "seed": int(seed),
+        "include_comments": bool(include_comments),
     }
 
 
@@ -220,17 +222,21 @@ def render_report(
     min_group_size: int | None = None,
     seed: int = 0,
     printer=None,
+    include_comments: bool = False,
 ) -> dict[str, Path]:
     """Render one report to ``<output_dir>/<client>/<unit>/report.{html,pdf,ipynb}``.
 
     Returns the written paths by format. The executed ``.ipynb`` holds intermediate data and is
     for internal use; it is written only when asked for. ``printer`` is an open
-    :class:`xmkit.pdf.PdfPrinter` to reuse across reports.
+    :class:`xmkit.pdf.PdfPrinter` to reuse across reports. ``include_comments`` adds the
+    free-text comments of groups that meet the minimum group size.
     """
     formats = parse_formats(formats)
     if framework:
         load_framework(framework)  # fail here, with a clear message, before starting a kernel
-    parameters = report_parameters(responses, client, unit, period, framework, min_group_size, seed)
+    parameters = report_parameters(
+        responses, client, unit, period, framework, min_group_size, seed, include_comments
+    )
     title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
     return render_notebook(
         template_path(),

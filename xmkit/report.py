@@ -52,6 +52,11 @@ class ReportContext:
     n_boot: int
     seed: int
     generated: dt.date = field(default_factory=dt.date.today)
+    include_comments: bool = False
+    comments: dict[str, list[str]] = field(default_factory=dict)
+    """Free-text comments by group, only of groups with at least ``min_group_size`` responses."""
+    comments_withheld: int = 0
+    """Groups whose comments are not shown because they are below the minimum size."""
 
     @property
     def overall(self) -> pd.Series:
@@ -78,8 +83,13 @@ def prepare(
     min_group_size: int | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    include_comments: bool = False,
 ) -> ReportContext:
-    """Load, filter to the unit (if any) and compute every table the report needs."""
+    """Load, filter to the unit (if any) and compute every table the report needs.
+
+    Comments are kept only with ``include_comments`` and only for groups (the unit, or each
+    unit of a whole-organization report) that meet the minimum group size.
+    """
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
     data = (
@@ -104,6 +114,17 @@ def prepare(
         if not unit
         else scores.iloc[0:0]
     )
+    groups = scores if unit else unit_scores
+    shown = groups[(groups["level"] == "overall") & ~groups["suppressed"]]
+    comments: dict[str, list[str]] = {}
+    if include_comments and "comment" in data.columns:
+        shown_units = set(shown["unit"]) if not unit else {unit} if len(shown) else set()
+        for name, texts in data.groupby("unit", sort=True)["comment"]:
+            if name in shown_units:
+                given = {str(t).strip() for t in texts if not pd.isna(t) and str(t).strip()}
+                # Sorted, not in file order, which could point at a respondent.
+                comments[str(name)] = sorted(given, key=str.lower)
+    withheld = 0 if unit else int((unit_scores["level"] == "overall").sum() - len(shown))
     return ReportContext(
         client=client,
         unit=unit or None,
@@ -118,6 +139,9 @@ def prepare(
         steps=recommend(scores, framework),
         n_boot=n_boot,
         seed=seed,
+        include_comments=include_comments,
+        comments=comments,
+        comments_withheld=withheld if include_comments else 0,
     )
 
 
@@ -469,6 +493,37 @@ def next_steps(ctx: ReportContext) -> str:
         f"they reach level {ctx.framework.roadmap.later_until_level}.</p>"
     )
     return _section("next_steps", "Recommended next steps and roadmap", intro + body)
+
+
+def comments(ctx: ReportContext) -> str:
+    """Free-text comments, only when asked for and only of groups at the minimum size.
+
+    Shown without respondent ids, roles or answers, in alphabetical order (not file order),
+    each group under its business unit; groups below the minimum size show nothing.
+    """
+    if not ctx.include_comments:
+        return ""
+    size = ctx.min_group_size
+    body = (
+        f"<p>Free-text comments as respondents wrote them, for groups of at least {size} "
+        "responses only, in alphabetical order and without names, ids or roles.</p>"
+    )
+    given = {group: texts for group, texts in ctx.comments.items() if texts}
+    for group, texts in given.items():
+        items = "".join(f"<li>{esc(t)}</li>" for t in texts)
+        body += f'<h3>{esc(group)}</h3><ul class="comments">{items}</ul>'
+    if not given:
+        body += (
+            "<p>No comments to show.</p>"
+            if not ctx.suppressed
+            else f"<p>{esc(ctx.fewer().capitalize())}: no comments are shown.</p>"
+        )
+    if ctx.comments_withheld:
+        body += (
+            f"<p>Comments of {ctx.comments_withheld} unit(s) with {esc(ctx.fewer())} are not "
+            "shown.</p>"
+        )
+    return _section("comments", "Comments", body)
 
 
 def method(ctx: ReportContext) -> str:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import re
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.limits import check_file_size, check_rows, check_unpacked_size, max_rows
 
 META = ("respondent_id", "unit", "role")
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -73,9 +76,48 @@ TOOL_COLUMNS = {
     "submission id",
 }
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+# Files people send instead of a CSV or XLSX; named plainly instead of misread as text.
+OTHER_FORMATS = {
+    ".ods": "an OpenDocument spreadsheet",
+    ".numbers": "an Apple Numbers file",
+    ".json": "a JSON file",
+    ".parquet": "a Parquet file",
+    ".pdf": "a PDF document",
+    ".doc": "a Word document",
+    ".docx": "a Word document",
+    ".pptx": "a PowerPoint file",
+    ".zip": "a zip archive",
+    ".sav": "an SPSS data file",
+}
 CURLY_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 SAMPLE_BYTES = 65536
 DELIMITERS = (",", ";", "\t")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+HEADER_SEARCH_ROWS = 20
+SPREADSHEET_ERROR = re.compile(
+    r"^#(div/0!?|n/a|value!?|ref!?|name|num!?|null!?|spill!?|calc!?|getting_data|field!?)$"
+)
+_MONTH = (
+    r"(jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept"
+    r"|september|oct|october|nov|november|dec|december)"
+)
+DATE_PATTERNS = [
+    re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ t]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$"),  # ISO, Excel cells
+    re.compile(r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?$"),  # 05/03/2026
+    re.compile(rf"^\d{{1,2}}[- /]{_MONTH}([- /]\d{{2,4}})?$"),  # 5-Jan, 05 Mar 2026
+    re.compile(rf"^{_MONTH}[- /]\d{{1,4}}$"),  # Jan-05, Mar 2026
+]
+_SUMMARY = ("total", "totals", "grand total", "subtotal", "sum", "average", "averages", "avg")
+_SUMMARY += ("mean", "median", "overall", "count", "std dev")
+SUMMARY_WORDS = {
+    form
+    for word in _SUMMARY
+    for spelled in (word, word.upper(), word.title(), word.capitalize())
+    for form in (spelled, spelled + ":")
+}
+TABLE_FORMATS = "a CSV file (.csv, .txt, .tsv) or an Excel workbook (.xlsx, .xlsm)"
 
 
 @dataclass
@@ -113,10 +155,24 @@ def sniff_encoding(head: bytes, truncated: bool = False) -> str:
     return "utf-8"
 
 
-def sniff_delimiter(first_line: str) -> str:
-    """The delimiter that splits the header line into the most fields."""
-    counts = {d: len(next(csv.reader([first_line], delimiter=d))) for d in DELIMITERS}
-    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+def _fields(line: str, delimiter: str) -> int:
+    return len(next(csv.reader([line], delimiter=delimiter), []))
+
+
+def sniff_delimiter(first_line: str, more_lines: Sequence[str] = ()) -> str:
+    """The delimiter that splits the header line into the most fields.
+
+    With ``more_lines`` (the next lines of the file), a delimiter that splits every line into
+    the header's number of fields wins over one that only splits the header more: a header
+    of question texts full of commas in a semicolon file is not mistaken for a comma file.
+    """
+    counts = {d: _fields(first_line, d) for d in DELIMITERS}
+    rows = [line for line in more_lines if line.strip()][:10]
+
+    def consistent(d: str) -> bool:
+        return counts[d] > 1 and all(_fields(line, d) == counts[d] for line in rows)
+
+    return max(DELIMITERS, key=lambda d: (bool(rows) and consistent(d), counts[d], d == ","))
 
 
 def _is_text_column(name: str) -> bool:
@@ -128,8 +184,48 @@ def _is_text_column(name: str) -> bool:
     )
 
 
+def _known_headers(cells: Sequence[str], framework: Framework) -> int:
+    """How many cells are headers xmkit knows: meta columns, question ids or question texts."""
+    mapping, duplicates = _question_columns(list(cells), framework, None)
+    meta = sum(
+        _norm(c) in names or _norm(c).replace(" ", "_") in names
+        for c in cells
+        for names in SYNONYMS.values()
+    )
+    return len(mapping) + len(duplicates) + meta
+
+
+def _header_below(
+    path: Path, rows: Sequence[Sequence[str]], framework: Framework
+) -> Problem | None:
+    """A problem when the first row is not a header but one of the next rows is.
+
+    Title rows above the header ("Employee survey 2026", an export date) and Excel's merged
+    group cells ("Visualize" over three columns) push the real header down; reading the title
+    as the header would report every column as unknown.
+    """
+    if not rows or _known_headers(rows[0], framework):
+        return None
+    for index, cells in enumerate(rows[1:HEADER_SEARCH_ROWS], start=1):
+        if _known_headers(cells, framework) >= 2:
+            first = next(
+                (c for c in rows[0] if str(c).strip() and not _norm(c).startswith("unnamed:")),
+                "",
+            )
+            return Problem(
+                str(path),
+                f"the header is not on the first row: row {index + 1} looks like the header "
+                "(title rows or merged cells above it?)",
+                row=1,
+                value=str(first) or None,
+                expected="the column headers (respondent_id, unit, role, question ids) on row 1:"
+                " delete the rows above them",
+            )
+    return None
+
+
 def _read_csv(
-    path: Path, encoding: str, delimiter: str, missing: list[str]
+    path: Path, encoding: str, delimiter: str, missing: list[str], nrows: int
 ) -> tuple[pd.DataFrame, dict | None]:
     """The table (answers numeric where clean) and, for Qualtrics, each column's text."""
     # Empty lines are kept (and dropped later as blank rows) so row numbers match the file.
@@ -148,7 +244,7 @@ def _read_csv(
     text_cols = [c for c in top.columns if _is_text_column(c)]
     # Missing-answer tokens in their usual spellings, so clean columns stay numeric.
     missing = sorted({v for t in missing for v in (t, t.upper(), t.title(), t.capitalize())})
-    options = {"skiprows": [1, 2] if qualtrics else None, **common}
+    options = {"skiprows": [1, 2] if qualtrics else None, "nrows": nrows, **common}
     table = pd.read_csv(
         path, na_values={c: missing for c in top.columns if c not in text_cols}, **options
     )
@@ -160,7 +256,102 @@ def _read_csv(
     return table, texts
 
 
-def _read_text_table(path: Path, missing: list[str]) -> tuple[pd.DataFrame, dict | None]:
+def _not_a_table(path: Path, head: bytes) -> Problem | None:
+    """A problem when a file's first bytes show it is not delimited text at all."""
+    what = None
+    if head.startswith(ZIP_MAGIC):
+        what, fix = "an Excel workbook (or another zip archive)", "the .xlsx suffix, or CSV"
+    elif head.startswith(CFB_MAGIC):
+        what, fix = "an old .xls or a password-protected workbook", "CSV or an unprotected .xlsx"
+    elif head.startswith(b"%PDF"):
+        what, fix = "a PDF document", "the responses exported as CSV or XLSX"
+    elif not head.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in head:
+        what, fix = "binary data", "the responses exported as CSV or XLSX"
+    if what is None:
+        return None
+    return Problem(
+        str(path), f"the file is {what}, not delimited text", expected=f"{TABLE_FORMATS}; {fix}"
+    )
+
+
+def _tail(path: Path, encoding: str) -> str:
+    """The last few kilobytes of a text file, decoded (for the truncation check)."""
+    size = path.stat().st_size
+    start = max(0, size - 4096)
+    if encoding == "utf-16":
+        start -= start % 2
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read()
+    if encoding == "utf-16":
+        with path.open("rb") as fh:
+            bom = fh.read(2)
+        encoding = "utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"
+    return data.decode(encoding.replace("-sig", ""), errors="replace")
+
+
+def _check_complete(path: Path, table: pd.DataFrame, encoding: str, delimiter: str, first: int):
+    """Raise when the file's last line was cut off: no final newline and fields missing.
+
+    A copy or download that stopped half-way leaves the last respondent with fewer fields than
+    the header; pandas would fill them with blanks, silently losing answers.
+    """
+    tail = _tail(path, encoding)
+    if not tail or tail.endswith(("\n", "\r")) or len(table) == 0:
+        return
+    lines = tail.splitlines()
+    last = lines[-1]
+    found, wanted = _fields(last, delimiter), len(table.columns)
+    # A hand-made file may leave trailing empty fields out on every row: only a last row
+    # shorter than the row before it is a cut.
+    previous = _fields(lines[-2], delimiter) if len(lines) >= 3 else wanted
+    if found < min(wanted, previous):
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the last row is incomplete ({found} of {wanted} fields): the file seems to be "
+                "cut off",
+                row=first + len(table) - 1,
+                value=last,
+                expected="the complete file: export, download or copy it again",
+            )
+        )
+
+
+def _parser_problem(path: Path, exc: Exception, delimiter: str, header: Problem | None) -> Problem:
+    """A located, plain-language problem for pandas' tokenizer errors."""
+    if header is not None:
+        return header
+    message = re.sub(r"\s+", " ", str(exc)).strip()
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if match:
+        wanted, row, found = map(int, match.groups())
+        return Problem(
+            str(path),
+            f"this row has {found} fields, the header has {wanted}",
+            row=row,
+            expected=f"the same number of {delimiter!r}-separated fields on every row (a "
+            f"{delimiter!r} inside a cell must be in double quotes)",
+        )
+    match = re.search(r"EOF inside string starting at row (\d+)", message)
+    if match:
+        return Problem(
+            str(path),
+            "the file ends inside a quoted text that is never closed: it seems to be cut off, "
+            "or a quote is missing",
+            row=int(match.group(1)) + 1,
+            expected='the complete file; a double quote inside a cell is written as ""',
+        )
+    match = re.search(r"line (\d+)", message)
+    return Problem(
+        str(path),
+        f"the file cannot be parsed as a table: {message}",
+        row=int(match.group(1)) if match else None,
+        expected=f"the same number of {delimiter!r}-separated fields on every row",
+    )
+
+
+def _read_text_table(path: Path, framework: Framework) -> tuple[pd.DataFrame, dict | None]:
     """Read a delimited text file.
 
     Returns the table and, for a Qualtrics export (three header rows), the question text of
@@ -176,44 +367,138 @@ def _read_text_table(path: Path, missing: list[str]) -> tuple[pd.DataFrame, dict
                 str(path), "the file is empty", expected="a header row and one row per respondent"
             )
         )
-    encoding = sniff_encoding(head[:SAMPLE_BYTES], truncated=len(head) > SAMPLE_BYTES)
-    lines = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()
-    delimiter = sniff_delimiter(lines[0] if lines else "")
+    problem = _not_a_table(path, head[:4096])
+    if problem:
+        raise XmkitError(problem)
+    truncated = len(head) > SAMPLE_BYTES
+    encoding = sniff_encoding(head[:SAMPLE_BYTES], truncated=truncated)
+    lines = head[:SAMPLE_BYTES].decode(encoding, errors="replace").lstrip("\ufeff").splitlines()
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]  # the sample's last line may be cut
+    delimiter = sniff_delimiter(lines[0] if lines else "", lines[1:11])
+    limit = max_rows()
+
+    def header_problem() -> Problem | None:
+        rows = [next(csv.reader([ln], delimiter=sniff_delimiter(ln)), []) for ln in lines[:20]]
+        return _header_below(path, rows, framework)
+
     try:
         try:
-            table, texts = _read_csv(path, encoding, delimiter, missing)
+            table, texts = _read_csv(path, encoding, delimiter, framework.scale.missing, limit + 1)
         except UnicodeDecodeError:
             if encoding != "utf-8":
                 raise
             # Looked like UTF-8 at the start, but Excel's Windows-1252 further down.
             encoding = "cp1252"
-            table, texts = _read_csv(path, encoding, delimiter, missing)
+            table, texts = _read_csv(path, encoding, delimiter, framework.scale.missing, limit + 1)
     except pd.errors.ParserError as exc:
-        message = re.sub(r"\s+", " ", str(exc)).strip()
-        match = re.search(r"line (\d+)", message)
-        raise XmkitError(
-            Problem(
-                str(path),
-                f"the file cannot be parsed as a table: {message}",
-                row=int(match.group(1)) if match else None,
-                expected=f"the same number of {delimiter!r}-separated fields on every row",
-            )
-        ) from None
+        raise XmkitError(_parser_problem(path, exc, delimiter, header_problem())) from None
     except UnicodeDecodeError as exc:
         raise XmkitError(
             Problem(str(path), f"the file is not valid {encoding} text ({exc})")
         ) from None
     except pd.errors.EmptyDataError:
         raise XmkitError(Problem(str(path), "the file is empty")) from None
+    check_rows(path, len(table), limit)
+    if len(table.columns) == 1:
+        raise XmkitError(
+            header_problem()
+            or Problem(
+                str(path),
+                "the file has a single column: its fields are not separated by a comma, "
+                "semicolon or tab",
+                row=1,
+                value=lines[0] if lines else None,
+                expected="a CSV file whose fields are separated by ',', ';' or tab",
+            )
+        )
+    _check_complete(path, table, encoding, delimiter, 4 if texts is not None else 2)
     table.columns = [str(c).strip() for c in table.columns]
     if texts is not None:
         texts = {str(k).strip(): v for k, v in texts.items()}
     return table, texts
 
 
-def _read_excel_table(path: Path) -> pd.DataFrame:
+def _encrypted(path: Path) -> bool:
+    """An OLE compound file holding an ``EncryptedPackage`` stream: Excel's encrypted .xlsx."""
+    overlap = len(ENCRYPTED_STREAM)
+    previous = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if ENCRYPTED_STREAM in previous[-overlap:] + chunk:
+                return True
+            previous = chunk
+    return False
+
+
+def _open_workbook(path: Path) -> None:
+    """Check that an .xlsx file is a readable, reasonably sized workbook before pandas opens it."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(CFB_MAGIC):
+        if _encrypted(path):
+            raise XmkitError(
+                Problem(
+                    str(path),
+                    "the workbook is password-protected (encrypted)",
+                    expected="the workbook saved without a password (Excel: File > Info > "
+                    "Protect Workbook > Encrypt with Password, clear it), or exported as CSV",
+                )
+            )
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the file is an old Excel 97-2003 (.xls) workbook named {path.suffix}",
+                expected="the workbook saved as .xlsx (Excel Workbook) or as CSV",
+            )
+        )
+    if not head.startswith(ZIP_MAGIC):
+        if not head.strip():
+            raise XmkitError(Problem(str(path), "the file is empty", expected=TABLE_FORMATS))
+        text = b"\x00" not in head and not head.startswith(b"%PDF")
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the file is {'text (a CSV file?)' if text else 'not a workbook'}, "
+                f"named {path.suffix}",
+                expected="an Excel workbook saved as .xlsx"
+                + ("; a CSV file needs the .csv suffix" if text else ""),
+            )
+        )
     try:
-        table = pd.read_excel(path, sheet_name=0, dtype=str, keep_default_na=False, na_filter=False)
+        with zipfile.ZipFile(path) as archive:
+            check_unpacked_size(path, archive)
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise XmkitError(
+            Problem(
+                str(path),
+                "the workbook is damaged or incomplete (cut off while copying or downloading?)",
+                expected="the workbook saved again from Excel, or exported as CSV",
+            )
+        ) from None
+    if "xl/workbook.xml" not in names:
+        raise XmkitError(
+            Problem(
+                str(path),
+                "the file is a zip archive but not an Excel workbook",
+                expected="an Excel workbook saved as .xlsx",
+            )
+        )
+
+
+def _read_excel_table(path: Path) -> pd.DataFrame:
+    _open_workbook(path)
+    limit = max_rows()
+    try:
+        table = pd.read_excel(
+            path,
+            sheet_name=0,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            nrows=limit + 1,
+        )
     except ValueError as exc:
         raise XmkitError(Problem(str(path), f"the workbook cannot be read: {exc}")) from None
     except Exception as exc:  # zip, XML and encryption errors all mean the same to a user
@@ -225,7 +510,14 @@ def _read_excel_table(path: Path) -> pd.DataFrame:
             )
         ) from None
     if table.empty and len(table.columns) == 0:
-        raise XmkitError(Problem(str(path), "the first sheet is empty"))
+        raise XmkitError(
+            Problem(
+                str(path),
+                "the first sheet is empty",
+                expected="the responses on the first sheet, headers on row 1",
+            )
+        )
+    check_rows(path, len(table), limit)
     table.columns = [str(c).strip() for c in table.columns]
     return table
 
@@ -233,13 +525,19 @@ def _read_excel_table(path: Path) -> pd.DataFrame:
 def read_table(
     path: str | Path, framework: Framework | None = None
 ) -> tuple[pd.DataFrame, dict | None]:
-    """Read any supported file: the table and, for a Qualtrics export, each column's text."""
+    """Read any supported file: the table and, for a Qualtrics export, each column's text.
+
+    The size limit (:mod:`xmkit.limits`) is checked before anything is read, the row limit
+    while reading; files that are no table at all (PDF, an encrypted workbook, a workbook with
+    a .csv name) are named as such.
+    """
     path = Path(path)
     if not path.exists():
         raise XmkitError(Problem(str(path), "file not found"))
     if path.is_dir():
         raise XmkitError(Problem(str(path), "this is a folder", expected="a CSV or XLSX file"))
-    if path.suffix.lower() == ".xls":
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
         raise XmkitError(
             Problem(
                 str(path),
@@ -247,10 +545,18 @@ def read_table(
                 expected="the file saved as .xlsx or CSV",
             )
         )
-    if path.suffix.lower() in EXCEL_SUFFIXES:
+    if suffix in OTHER_FORMATS:
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"{OTHER_FORMATS[suffix]} is not a responses table",
+                expected=f"{TABLE_FORMATS} (save or export it as one)",
+            )
+        )
+    check_file_size(path)
+    if suffix in EXCEL_SUFFIXES:
         return _read_excel_table(path), None
-    fw = framework or load_framework()
-    return _read_text_table(path, fw.scale.missing)
+    return _read_text_table(path, framework or load_framework())
 
 
 def _find(columns: list[str], role: str) -> str | None:
@@ -282,6 +588,10 @@ class _AnswerParser:
         key = _norm(value)
         if key in self.missing:
             return np.nan
+        if SPREADSHEET_ERROR.match(key):
+            return "is a spreadsheet error value (a formula failed?)"
+        if any(p.match(key) for p in DATE_PATTERNS):
+            return "is a date (Excel turns entries like 1-5 into dates)"
         text = key.replace(",", ".")
         match = re.match(r"^([+-]?\d+(?:\.\d+)?)(?:\s*[-–:.)]\s*\D.*)?$", text)
         if match:
@@ -297,12 +607,54 @@ class _AnswerParser:
         return "not a number"
 
 
+@dataclass
+class _OutOfRange:
+    """Whole-number answers outside the scale, counted across a file to spot another scale."""
+
+    answered: int = 0
+    count: int = 0
+    low: float = np.inf
+    high: float = -np.inf
+
+    def add(self, values: np.ndarray) -> None:
+        if len(values):
+            self.count += len(values)
+            self.low = min(self.low, float(values.min()))
+            self.high = max(self.high, float(values.max()))
+
+    def problem(self, name: str, parser: _AnswerParser) -> Problem | None:
+        """One clear sentence when the answers look like a 0-10 (or 1-7) scale, else None.
+
+        A few stray 6s are typos, reported cell by cell; when many answers (at least 3, and
+        at least 5% of all answers) lie outside the scale, the whole file was most likely
+        collected on another scale, and rescaling is the consultant's decision.
+        """
+        if self.count < 3 or self.count < 0.05 * self.answered:
+            return None
+        if self.low < 0 or self.high > 100:
+            return None
+        if self.high <= 7 and self.low >= 1:
+            guess = "1-7"
+        elif self.high <= 10:
+            guess = "0-10"
+        else:
+            guess = "0-100 (percent?)"
+        return Problem(
+            name,
+            f"answers look like a {guess} scale: {self.count} answers from {self.low:g} to "
+            f"{self.high:g} lie outside {parser.low}-{parser.high}",
+            expected=f"answers on the framework's {parser.low}-{parser.high} scale: rescale "
+            "them before loading, or use a framework whose scale matches",
+        )
+
+
 def _question_columns(
     columns: list[str], framework: Framework, texts: dict[str, str] | None
-) -> tuple[dict[str, str], list[str]]:
+) -> tuple[dict[str, str], dict[str, str]]:
     """Map file columns to question ids by id, by ``[id]``/``id.`` prefix, or by question text.
 
-    Returns the mapping and the list of columns that matched twice (duplicates).
+    Returns the mapping and the columns that repeat a question already mapped (duplicates),
+    each with its question id.
     """
     by_id = {q.lower(): q for q in framework.question_ids}
     by_text = {
@@ -312,7 +664,7 @@ def _question_columns(
         )
     }
     mapping: dict[str, str] = {}
-    duplicates: list[str] = []
+    duplicates: dict[str, str] = {}
     for col in columns:
         candidates = [_norm(col)]
         if texts and col in texts:
@@ -329,7 +681,7 @@ def _question_columns(
         if qid is None:
             continue
         if qid in mapping.values():
-            duplicates.append(col)
+            duplicates[col] = qid
             continue
         mapping[col] = qid
     return mapping, duplicates
@@ -365,18 +717,26 @@ def _parse_answers(
     parser: _AnswerParser,
     name: str,
     problems: list[Problem],
+    outside: _OutOfRange | None = None,
 ) -> np.ndarray:
     """Answers of one question as floats (NaN missing); every bad cell becomes a problem.
 
     Columns pandas already read as numbers are checked in one vectorized pass; text columns
-    are parsed once per distinct value.
+    are parsed once per distinct value. Whole numbers outside the scale are also counted in
+    ``outside``, to recognize a file collected on another scale.
     """
+    outside = outside if outside is not None else _OutOfRange()
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         numbers = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
+        present = ~np.isnan(numbers)
         with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(numbers) & (
+            bad = present & (
                 (numbers < parser.low) | (numbers > parser.high) | (numbers != np.floor(numbers))
             )
+        outside.answered += int(np.count_nonzero(present))
+        if bad.any():
+            wrong = numbers[bad]
+            outside.add(wrong[wrong == np.floor(wrong)])
         for r, v in zip(rows[bad], numbers[bad], strict=True):
             why = "out of range" if v == np.floor(v) else "not a whole number"
             problems.append(
@@ -408,7 +768,18 @@ def _parse_answers(
                     expected=parser.expected,
                 )
             )
-    return numbers.to_numpy(dtype=float)
+        wrong = [
+            float(m.group(1))
+            for v in text[mask]
+            if messages[v] == "out of range"
+            and (m := re.match(r"^\s*([+-]?\d+)", v.replace(",", ".")))
+        ]
+        outside.add(np.asarray(wrong, dtype=float))
+    result = numbers.to_numpy(dtype=float)
+    outside.answered += len(result) - int(np.isnan(result).sum())
+    if messages:
+        outside.answered += int(mask.sum())
+    return result
 
 
 def _long_to_wide(
@@ -498,6 +869,55 @@ def _long_to_wide(
     return wide
 
 
+def _letter(index: int) -> str:
+    """The spreadsheet letter of a 0-based column index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _summary_rows(
+    table: pd.DataFrame,
+    out: pd.DataFrame,
+    meta_cols: dict[str, str | None],
+    rows: np.ndarray,
+    name: str,
+    suspects: set[int],
+) -> list[Problem]:
+    """Those of the ``suspects`` rows that are a spreadsheet's total or average line.
+
+    Reported (not skipped): only the consultant knows whether "Total" is a summary line to
+    delete or, improbably, a respondent. Looks at the id, unit and role cells and the first
+    column.
+    """
+    candidates = [(role, meta_cols[role]) for role in META if meta_cols[role]]
+    first = table.columns[0] if len(table.columns) else None
+    if first is not None and first not in {c for _, c in candidates}:
+        candidates.append(("", first))
+    where = np.isin(rows, list(suspects))
+    rows = rows[where]
+    found: dict[int, Problem] = {}
+    for role, col in candidates:
+        values = (out[role] if role else _text(table[col]))[where]
+        hits = values.isin(SUMMARY_WORDS).to_numpy()
+        for r, v in zip(rows[hits], values[hits], strict=True):
+            found.setdefault(
+                int(r),
+                Problem(
+                    name,
+                    "this row looks like a total or average row, not a respondent",
+                    row=int(r),
+                    column=col,
+                    value=v,
+                    expected="one row per respondent: delete summary rows before loading",
+                ),
+            )
+    return list(found.values())
+
+
 def _to_standard(
     table: pd.DataFrame, texts: dict | None, name: str, framework: Framework
 ) -> Loaded:
@@ -514,19 +934,27 @@ def _to_standard(
         rows = np.arange(len(table)) + (4 if layout == "qualtrics" else 2)
     columns = list(table.columns)
     mapping, duplicate_cols = _question_columns(columns, framework, texts)
+    meta_cols = {role: _find(columns, role) for role in (*META, "comment")}
+    if not mapping and not any(meta_cols.values()):
+        head = [columns, *table.head(HEADER_SEARCH_ROWS - 1).astype(str).to_numpy().tolist()]
+        header = _header_below(Path(name), head, framework)
+        if header is not None:
+            return Loaded(pd.DataFrame(), layout, [header])
     if layout == "wide" and any(_norm(c) not in framework.question_ids for c in mapping):
         layout = "form"
-    for col in duplicate_cols:
+    first_of = {qid: col for col, qid in mapping.items()}
+    for col, qid in duplicate_cols.items():
+        base = re.sub(r"\.\d+$", "", col)  # pandas renames a repeated header "v1_1" "v1_1.1"
         problems.append(
             Problem(
                 name,
-                "this question appears in more than one column",
+                f"question {qid} appears in more than one column (columns "
+                f"{_letter(columns.index(first_of[qid]))} and {_letter(columns.index(col))})",
                 row=1,
-                column=col,
-                expected="each question once",
+                column=base if base in columns else col,
+                expected="each question in one column: delete or rename the copy",
             )
         )
-    meta_cols = {role: _find(columns, role) for role in (*META, "comment")}
     missing_q = [q for q in framework.question_ids if q not in mapping.values()]
     if missing_q:
         problems.append(
@@ -545,8 +973,25 @@ def _to_standard(
                 )
             )
     used = set(mapping) | {c for c in meta_cols.values() if c} | set(duplicate_cols)
-    for col in columns:
-        if col in used or _norm(col) in TOOL_COLUMNS or _norm(col).startswith("unnamed:"):
+    for index, col in enumerate(columns):
+        if _norm(col).startswith("unnamed:") or not col:
+            # A blank header cell (Excel's merged or deleted header): fine while the column
+            # is empty, but answers under it would be silently lost.
+            filled = ~_is_blank(table[col])
+            if filled.any():
+                problems.append(
+                    Problem(
+                        name,
+                        f"column {_letter(index)} has no header but holds data (a merged or "
+                        "blank header cell?)",
+                        row=1,
+                        value=str(table[col][filled].iloc[0]),
+                        expected="a header on every column that holds data: respondent_id, "
+                        "unit, role, a question id or comment",
+                    )
+                )
+            continue
+        if col in used or _norm(col) in TOOL_COLUMNS:
             continue
         if layout == "wide" or re.fullmatch(r"[a-z]\d+_\d+", _norm(col)):
             problems.append(
@@ -616,11 +1061,33 @@ def _to_standard(
                         )
                     )
     if meta_cols["comment"]:
-        out["comment"] = _text(table[meta_cols["comment"]])
+        # Line breaks as "\n": a lone "\r" (old Mac, some form tools) would end a row in any
+        # CSV written from this table later without quotes, splitting a respondent in two.
+        comments = _text(table[meta_cols["comment"]])
+        out["comment"] = comments.str.replace(r"\r\n?", "\n", regex=True)
+    outside = _OutOfRange()
     answers = {
-        qid: _parse_answers(table[col], rows, qid, col, parser, name, problems)
+        qid: _parse_answers(table[col], rows, qid, col, parser, name, problems, outside)
         for col, qid in mapping.items()
     }
+    # A total or average row always trips a check (sums out of range, fractional means, blank
+    # role), so only rows with a problem are looked at: no cost on a clean file.
+    suspects = {p.row for p in problems if p.row is not None and p.row > 1}
+    totals = _summary_rows(table, out, meta_cols, rows, name, suspects) if suspects else []
+    if totals:
+        # One mistake, not forty: the row's other problems go, and so do its answers.
+        flagged = {p.row for p in totals}
+        keep = ~np.isin(rows, list(flagged))
+        table, out, rows = table[keep], out[keep], rows[keep]
+        problems = [p for p in problems if p.row not in flagged] + totals
+        outside = _OutOfRange()
+        answers = {
+            qid: _parse_answers(table[col], rows, qid, col, parser, name, [], outside)
+            for col, qid in mapping.items()
+        }
+    scale = outside.problem(name, parser)
+    if scale is not None:
+        problems.append(scale)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
     out = pd.concat(
         [out, pd.DataFrame(answers, index=table.index)[framework.question_ids]], axis=1

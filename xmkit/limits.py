@@ -1,0 +1,126 @@
+"""Size limits on inputs, checked before a file is read, so a huge file fails fast and clearly.
+
+A consultant on a deadline will sooner or later point xmkit at a 2 GB export, a workbook that
+unpacks to gigabytes, or a million-row log. Each limit has a default that is far above any
+real questionnaire (the biggest client so far had 50,000 respondents, 4 MB) and an environment
+variable to raise it:
+
+* ``XMKIT_MAX_FILE_MB`` (default 100): the size of a responses file on disk; for a workbook
+  also ``UNPACKED_FACTOR`` times that for its unpacked sheets (a zip bomb never reaches memory);
+* ``XMKIT_MAX_ROWS`` (default 1,000,000): rows of a responses file; reading stops one row past
+  the limit instead of loading everything first.
+
+YAML written by people (frameworks, ``assessment.yaml``) is parsed by :func:`load_yaml`: the
+safe loader (no Python objects, ever) without anchors and aliases, which no xmkit file needs
+and which make a few hundred bytes expand to billions of nodes ("billion laughs").
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from xmkit.errors import Problem, XmkitError
+
+DEFAULT_MAX_FILE_MB = 100.0
+DEFAULT_MAX_ROWS = 1_000_000
+UNPACKED_FACTOR = 10
+"""A workbook's unpacked XML may be this many times ``XMKIT_MAX_FILE_MB`` (XML is verbose)."""
+MB = 1024 * 1024
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise XmkitError(
+            Problem(f"${name}", "not a usable limit", value=raw, expected="a positive number")
+        )
+    return value
+
+
+def max_file_bytes() -> int:
+    """The largest responses file accepted, in bytes (``XMKIT_MAX_FILE_MB``, default 100)."""
+    return int(_env_number("XMKIT_MAX_FILE_MB", DEFAULT_MAX_FILE_MB) * MB)
+
+
+def max_rows() -> int:
+    """The most data rows a responses file may have (``XMKIT_MAX_ROWS``, default 1,000,000)."""
+    return int(_env_number("XMKIT_MAX_ROWS", DEFAULT_MAX_ROWS))
+
+
+def _mb(size: float) -> str:
+    return f"{size / MB:,.1f} MB" if size >= MB / 10 else f"{size / 1024:,.1f} KB"
+
+
+def check_file_size(path: Path) -> None:
+    """Refuse a file above the size limit, from its size on disk alone (nothing is read)."""
+    limit = max_file_bytes()
+    size = path.stat().st_size
+    if size > limit:
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the file is larger than {_mb(limit)} ({_mb(size)})",
+                expected="a responses file of at most "
+                f"{_mb(limit)}: split it by business unit, or raise the limit with "
+                "XMKIT_MAX_FILE_MB",
+            )
+        )
+
+
+def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a workbook whose parts unpack to more than ``UNPACKED_FACTOR`` x the size limit.
+
+    Uses the sizes recorded in the zip directory, so a zip bomb is caught before inflating.
+    """
+    limit = max_file_bytes() * UNPACKED_FACTOR
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > limit:
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the workbook unpacks to {_mb(unpacked)}, more than {_mb(limit)}",
+                expected="a workbook holding only the responses sheet; save the responses as "
+                "CSV, or raise the limit with XMKIT_MAX_FILE_MB",
+            )
+        )
+
+
+def check_rows(path: Path, rows: int, limit: int) -> None:
+    """Refuse a table that reached the row limit (read with ``nrows=limit + 1``)."""
+    if rows > limit:
+        raise XmkitError(
+            Problem(
+                str(path),
+                f"the file has more than {limit:,} rows",
+                expected=f"at most {limit:,} respondents (rows) per file: split it by business "
+                "unit, or raise the limit with XMKIT_MAX_ROWS",
+            )
+        )
+
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+def load_yaml(text: str) -> object:
+    """Parse YAML written by a person: safe tags only, no anchors or aliases.
+
+    The events are scanned first (aliases are not expanded there), so a "billion laughs"
+    document is refused in microseconds. Raises :class:`yaml.YAMLError` (with a
+    ``problem_mark``) like ``yaml.safe_load``.
+    """
+    for event in yaml.parse(text, Loader=SAFE_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not supported", event.start_mark
+            )
+    return yaml.load(text, Loader=SAFE_LOADER)
