@@ -541,7 +541,11 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
     framework = load_framework(src.framework)
     min_size = src.min_group_size or framework.thresholds.min_group_size
     folder.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(folder)
+    if (removed := _clean_leftovers(folder)) and not opts.quiet:
+        print(
+            f"removed {removed} temporary file(s) left by an interrupted run in {folder}",
+            file=sys.stderr,
+        )
     earlier = read_manifest(folder).get("units", {}) if opts.resume else {}
     template = template_hash(src.framework)
     units = (
@@ -566,7 +570,7 @@ def _batch_one(src: Source, folder: Path, opts: _Options) -> BatchResult:
         rows = by_unit[unit]
         if not opts.include_comments:  # comments travel only when the report shows them
             rows = rows.drop(columns=["comment"], errors="ignore")
-        csv = rows.to_csv(index=False)
+        csv = rows.to_csv(index=False, lineterminator="\r\n")  # a lone CR in a cell is quoted
         params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed])
         input_hash = _digest(csv, params)
         before = earlier.get(unit, {})
@@ -674,24 +678,31 @@ def write_portfolio(
         "csv": write_table(table, folder / "portfolio.csv"),
         "xlsx": write_table(table, folder / "portfolio.xlsx"),
     }
+    # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized for
+    # spreadsheets, so the notebook reads a plain copy that exists only while it renders.
+    plain = folder / ".portfolio-input.csv.tmp"
+    table.to_csv(plain, index=False)
     parameters = {
-        "portfolio": str((folder / "portfolio.csv").resolve()),
+        "portfolio": str(plain.resolve()),
         "client": src.client,
         "period": src.period,
         "framework": str(Path(src.framework).resolve()) if src.framework else "",
         "min_group_size": min_size,
     }
-    written.update(
-        call(
-            render_notebook,
-            template_path("portfolio.ipynb"),
-            parameters,
-            folder,
-            f"EX/CX alignment portfolio: {src.client}",
-            ("html",),
-            "index",
+    try:
+        written.update(
+            call(
+                render_notebook,
+                template_path("portfolio.ipynb"),
+                parameters,
+                folder,
+                f"EX/CX alignment portfolio: {src.client}",
+                ("html",),
+                "index",
+            )
         )
-    )
+    finally:
+        plain.unlink(missing_ok=True)
     return written
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -16,6 +17,8 @@ from matplotlib.figure import Figure
 
 from xmkit.framework import Framework
 
+# Names come from clients: "$...$" in them must show as text, never be parsed as TeX.
+PLAIN_TEXT = matplotlib.rc_context({"text.parse_math": False})
 STYLE = {"axes.spines.right": False, "axes.spines.top": False}
 
 
@@ -27,6 +30,7 @@ def figure_axes(width: float, height: float) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+@PLAIN_TEXT
 def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     """Category scores with their 95% confidence intervals, one colour per category."""
     cats = scores[scores["level"] == "category"].dropna(subset=["score"])
@@ -66,6 +70,7 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     return fig
 
 
+@PLAIN_TEXT
 def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
     """Categories x practices grid: colour by score, each cell naming the practice and level."""
     practices = scores[scores["level"] == "practice"].set_index("id")
@@ -101,6 +106,7 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
     return fig
 
 
+@PLAIN_TEXT
 def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     """Each role's category scores as dots (roles below the minimum are left out)."""
     shown = role_scores.dropna(subset=["score"])
@@ -124,6 +130,7 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     return fig
 
 
+@PLAIN_TEXT
 def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
     """Units x categories (and overall) heatmap for a whole-organization or portfolio view."""
     table = unit_scores.pivot_table(

@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from xmkit.charts import figure_axes
+from xmkit.charts import PLAIN_TEXT, figure_axes
 from xmkit.framework import Framework
 from xmkit.linkage import linkage_pairs
 
@@ -26,6 +26,7 @@ def _empty(fig: Figure, ax, message: str) -> Figure:
     return fig
 
 
+@PLAIN_TEXT
 def lag_chart(linkage_df: pd.DataFrame, period_name: str = "period") -> Figure:
     """Correlation ``r`` with its 95% CI at each lag, between and within units side by side.
 
@@ -71,6 +72,7 @@ def _lag_label(lag: int, period_name: str) -> str:
     return f"CX {-lag} {period_name}{plural} earlier"
 
 
+@PLAIN_TEXT
 def linkage_scatter(
     metrics: pd.DataFrame,
     ex: str,
@@ -117,6 +119,7 @@ def linkage_scatter(
     return fig
 
 
+@PLAIN_TEXT
 def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
     """Change of the overall and category scores since the previous wave, with 95% CIs.
 
@@ -170,6 +173,7 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
     return fig
 
 
+@PLAIN_TEXT
 def trend_chart(trend_df: pd.DataFrame, by: str = "unit") -> Figure:
     """Each unit's overall score across waves (:func:`xmkit.waves.trend` output)."""
     shown = trend_df.dropna(subset=["score"])

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -140,6 +141,17 @@ def execute(
     raise AssertionError("unreachable")
 
 
+STALE_AFTER_S = 600
+
+
+def _remove_stale_work(folder: Path) -> None:
+    """Remove the temporary folders of renders that were killed (older than 10 minutes)."""
+    for stale in folder.glob(".render-*"):
+        if stale.is_dir() and time.time() - stale.stat().st_mtime > STALE_AFTER_S:
+            logger.warning("removing %s, left by an interrupted render", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def render_notebook(
     template: Path,
     parameters: dict,
@@ -160,6 +172,7 @@ def render_notebook(
 
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_work(folder)
     work = Path(tempfile.mkdtemp(prefix=".render-", dir=folder))
     succeeded = False
     try:

@@ -709,6 +709,49 @@ def _is_blank(values: pd.Series) -> np.ndarray:
     return _text(values).eq("").to_numpy()
 
 
+def _is_number_dtype(dtype: object) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _check_numbers(
+    numbers: np.ndarray,
+    rows: np.ndarray,
+    column: str,
+    parser: _AnswerParser,
+    name: str,
+    problems: list[Problem],
+    outside: _OutOfRange,
+) -> None:
+    """Check one column of answers pandas read as numbers, in one vectorized pass.
+
+    Every fractional or out-of-range cell becomes a problem and NaN (in place); there is no
+    Python loop over cells unless a cell is bad.
+    """
+    present = ~np.isnan(numbers)
+    with np.errstate(invalid="ignore"):
+        bad = present & (
+            (numbers < parser.low) | (numbers > parser.high) | (numbers != np.floor(numbers))
+        )
+    outside.answered += int(np.count_nonzero(present))
+    if not bad.any():
+        return
+    wrong = numbers[bad]
+    outside.add(wrong[wrong == np.floor(wrong)])
+    for r, v in zip(rows[bad], wrong, strict=True):
+        why = "out of range" if v == np.floor(v) else "not a whole number"
+        problems.append(
+            Problem(
+                name,
+                f"answer {why}",
+                row=int(r),
+                column=column,
+                value=f"{v:g}",
+                expected=parser.expected,
+            )
+        )
+    numbers[bad] = np.nan
+
+
 def _parse_answers(
     values: pd.Series,
     rows: np.ndarray,
@@ -726,30 +769,9 @@ def _parse_answers(
     ``outside``, to recognize a file collected on another scale.
     """
     outside = outside if outside is not None else _OutOfRange()
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+    if _is_number_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
-        present = ~np.isnan(numbers)
-        with np.errstate(invalid="ignore"):
-            bad = present & (
-                (numbers < parser.low) | (numbers > parser.high) | (numbers != np.floor(numbers))
-            )
-        outside.answered += int(np.count_nonzero(present))
-        if bad.any():
-            wrong = numbers[bad]
-            outside.add(wrong[wrong == np.floor(wrong)])
-        for r, v in zip(rows[bad], numbers[bad], strict=True):
-            why = "out of range" if v == np.floor(v) else "not a whole number"
-            problems.append(
-                Problem(
-                    name,
-                    f"answer {why}",
-                    row=int(r),
-                    column=column,
-                    value=f"{v:g}",
-                    expected=parser.expected,
-                )
-            )
-        numbers[bad] = np.nan
+        _check_numbers(numbers, rows, column, parser, name, problems, outside)
         return numbers
     text = _text(values)
     parsed = {u: parser.parse(u, qid) for u in pd.unique(text)}
@@ -940,7 +962,9 @@ def _to_standard(
         header = _header_below(Path(name), head, framework)
         if header is not None:
             return Loaded(pd.DataFrame(), layout, [header])
-    if layout == "wide" and any(_norm(c) not in framework.question_ids for c in mapping):
+    qids = framework.question_ids  # a property that builds a new list: read it once
+    known_ids = set(qids)
+    if layout == "wide" and any(_norm(c) not in known_ids for c in mapping):
         layout = "form"
     first_of = {qid: col for col, qid in mapping.items()}
     for col, qid in duplicate_cols.items():
@@ -955,7 +979,8 @@ def _to_standard(
                 expected="each question in one column: delete or rename the copy",
             )
         )
-    missing_q = [q for q in framework.question_ids if q not in mapping.values()]
+    mapped = set(mapping.values())
+    missing_q = [q for q in qids if q not in mapped]
     if missing_q:
         problems.append(
             Problem(
@@ -1008,6 +1033,8 @@ def _to_standard(
     blank = np.ones(len(table), dtype=bool)
     for col in columns:
         blank &= _is_blank(table[col])
+        if not blank.any():  # usually after the first column: ids are never all blank
+            break
     table, rows = table[~blank], rows[~blank]
     if table.empty:
         problems.append(
@@ -1089,9 +1116,9 @@ def _to_standard(
     if scale is not None:
         problems.append(scale)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
-    out = pd.concat(
-        [out, pd.DataFrame(answers, index=table.index)[framework.question_ids]], axis=1
-    ).reset_index(drop=True)
+    out = pd.concat([out, pd.DataFrame(answers, index=table.index)[qids]], axis=1).reset_index(
+        drop=True
+    )
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return Loaded(out, layout, problems, np.asarray(rows, dtype=int))
 
