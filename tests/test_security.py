@@ -552,12 +552,6 @@ def test_papermill_parameters_with_quotes_and_newlines_stay_strings(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="xmkit/charts.py draws unit, role and category names with matplotlib's mathtext: "
-    "text between two $ is parsed as TeX, and invalid TeX fails the whole report",
-)
 def test_dollar_signs_in_names_are_drawn_as_text_not_parsed_as_tex(make_wide):
     data = make_wide(n=12).astype({q: float for q in xmkit.load_framework().question_ids})
     data["unit"] = ["Cost $\\frac$ centre"] * 6 + ["Sales_$ & $_Ops"] * 6
