@@ -5,9 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xmkit.errors import Problem, XmkitError
+
+
+class MetricsInput(BaseModel):
+    """``metrics:`` of an assessment: the client's metrics file and which metrics to link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: Path
+    ex: list[str] = Field(default_factory=lambda: ["engagement"], min_length=1)
+    cx: list[str] = Field(default_factory=lambda: ["NPS"], min_length=1)
+    max_lag: int = Field(default=3, ge=0, le=12)
+    period_name: str = Field(default="period", min_length=1, max_length=40)
+
+
+class PreviousInput(BaseModel):
+    """``previous:`` of an assessment: the responses of an earlier wave and its period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    responses: Path
+    period: str = Field(default="", max_length=100)
 
 
 class Assessment(BaseModel):
@@ -21,7 +42,28 @@ class Assessment(BaseModel):
     responses: Path = Path("responses.csv")
     framework: Path | None = None
     min_group_size: int | None = Field(default=None, ge=1)
+    metrics: MetricsInput | None = None
+    previous: PreviousInput | None = None
+    targets: dict | None = None
     folder: Path = Path(".")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics_path(cls, value: object) -> object:
+        return {"file": value} if isinstance(value, str | Path) else value
+
+    @field_validator("previous", mode="before")
+    @classmethod
+    def _previous_path(cls, value: object) -> object:
+        return {"responses": value} if isinstance(value, str | Path) else value
+
+    @property
+    def metrics_path(self) -> Path | None:
+        return self.folder / self.metrics.file if self.metrics else None
+
+    @property
+    def previous_path(self) -> Path | None:
+        return self.folder / self.previous.responses if self.previous else None
 
     @property
     def responses_path(self) -> Path:
@@ -52,7 +94,7 @@ def load_assessment(path: str | Path) -> Assessment:
             )
         )
     try:
-        return Assessment.model_validate({**data, "folder": path.parent})
+        assessment = Assessment.model_validate({**data, "folder": path.parent})
     except ValidationError as exc:
         raise XmkitError(
             [
@@ -60,3 +102,27 @@ def load_assessment(path: str | Path) -> Assessment:
                 for e in exc.errors()
             ]
         ) from None
+    _check_inputs(assessment, path)
+    return assessment
+
+
+def _check_inputs(assessment: Assessment, path: Path) -> None:
+    """Every referenced file exists and the targets name known practices (all problems)."""
+    problems = [
+        Problem(str(path), f"{key}: file not found", value=str(file))
+        for key, file in (
+            ("metrics.file", assessment.metrics_path),
+            ("previous.responses", assessment.previous_path),
+        )
+        if file is not None and not file.is_file()
+    ]
+    if assessment.targets:
+        from xmkit.framework import load_framework
+        from xmkit.targets import parse_targets
+
+        try:
+            parse_targets(assessment.targets, load_framework(assessment.framework_path), str(path))
+        except XmkitError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise XmkitError(problems)

@@ -8,6 +8,7 @@ as ``file, row N, column 'x': message (found 'v'); expected ...`` lines, never a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -178,6 +179,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated formats among html, pdf, ipynb (default: html,pdf)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    p.add_argument(
+        "--metrics",
+        type=Path,
+        metavar="FILE",
+        help="client metrics file (unit, period, metric, value): adds the Evidence section "
+        "(default: metrics: of the assessment)",
+    )
+    p.add_argument(
+        "--ex",
+        metavar="NAMES",
+        help="EX metric(s) to link, comma-separated (default: the assessment's, else engagement)",
+    )
+    p.add_argument(
+        "--cx",
+        metavar="NAMES",
+        help="CX metric(s) to link, comma-separated (default: the assessment's, else NPS)",
+    )
+    p.add_argument(
+        "--previous",
+        type=Path,
+        metavar="FILE",
+        help="responses of the previous assessment: adds the Progress section "
+        "(default: previous: of the assessment)",
+    )
+    p.add_argument("--previous-period", metavar="TEXT", help="period of the previous assessment")
     _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
@@ -414,6 +440,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     responses, client, period = args.file, args.client, args.period or ""
     framework, min_size = args.framework, args.min_group_size
+    metrics, previous, targets = args.metrics, args.previous, None
+    ex, cx, previous_period = args.ex or "", args.cx or "", args.previous_period or ""
+    max_lag, period_name = 3, ""
     if args.file.is_dir() or args.file.suffix.lower() in {".yaml", ".yml"}:
         assessment = load_assessment(args.file)
         responses = assessment.responses_path
@@ -421,6 +450,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
         period = args.period or assessment.period
         framework = framework or assessment.framework_path
         min_size = min_size or assessment.min_group_size
+        if assessment.metrics:
+            metrics = metrics or assessment.metrics_path
+            ex = ex or ",".join(assessment.metrics.ex)
+            cx = cx or ",".join(assessment.metrics.cx)
+            max_lag, period_name = assessment.metrics.max_lag, assessment.metrics.period_name
+        if assessment.previous:
+            previous = previous or assessment.previous_path
+            previous_period = previous_period or assessment.previous.period
+        targets = assessment.targets
     if not client:
         print(
             "xmkit report: error: --client is required when FILE is a responses file",
@@ -431,6 +469,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     loaded = read_responses(responses, framework_obj)  # clear errors before a kernel starts
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _check_evidence(metrics, ex, cx, previous, framework_obj)
     start = time.perf_counter()
     written = render_report(
         responses,
@@ -443,11 +482,43 @@ def _cmd_report(args: argparse.Namespace) -> int:
         min_group_size=min_size,
         seed=args.seed,
         include_comments=args.include_comments,
+        metrics=metrics,
+        ex=ex,
+        cx=cx,
+        max_lag=max_lag,
+        period_name=period_name,
+        previous=previous,
+        previous_period=previous_period,
+        targets=targets,
     )
     for fmt, path in written.items():
         print(f"{fmt:>5}: {path}")
     print(f"rendered in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _check_evidence(
+    metrics: Path | None, ex: str, cx: str, previous: Path | None, framework: Framework
+) -> None:
+    """Clear errors about the metrics and the previous wave before a kernel starts."""
+    if metrics:
+        from xmkit.linkage import _metric_name
+        from xmkit.metrics import load_metrics
+
+        table = load_metrics(metrics)
+        problems = []
+        for name in [n.strip() for n in f"{ex or 'engagement'},{cx or 'NPS'}".split(",")]:
+            if name:
+                try:
+                    _metric_name(table, name)
+                except XmkitError as exc:
+                    problems.extend(dataclasses.replace(p, file=str(metrics)) for p in exc.problems)
+        if problems:
+            raise XmkitError(problems)
+    if previous:
+        before = read_responses(previous, framework)
+        if before.problems:
+            raise XmkitError(before.problems)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:

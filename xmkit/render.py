@@ -10,12 +10,13 @@ replaces an earlier report.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -210,8 +211,21 @@ def report_parameters(
     min_group_size: int | None = None,
     seed: int = 0,
     include_comments: bool = False,
+    *,
+    metrics: str | Path | None = None,
+    ex: str | Sequence[str] = "",
+    cx: str | Sequence[str] = "",
+    max_lag: int = 3,
+    period_name: str = "",
+    previous: str | Path | None = None,
+    previous_period: str = "",
+    targets: Mapping | None = None,
 ) -> dict:
-    """The report notebook's papermill parameters (paths made absolute)."""
+    """The report notebook's papermill parameters (paths made absolute).
+
+    The evidence inputs are off unless given: no ``metrics``, ``previous`` or ``targets`` means
+    the report has no Evidence, Progress or Targets section (whatever the template's defaults).
+    """
     return {
         "responses": str(Path(responses).resolve()),
         "client": client,
@@ -221,6 +235,14 @@ def report_parameters(
         "min_group_size": int(min_group_size or 0),
         "seed": int(seed),
         "include_comments": bool(include_comments),
+        "metrics": str(Path(metrics).resolve()) if metrics else "",
+        "ex": ex if isinstance(ex, str) else ",".join(ex),
+        "cx": cx if isinstance(cx, str) else ",".join(cx),
+        "max_lag": int(max_lag),
+        "period_name": period_name or "period",
+        "previous": str(Path(previous).resolve()) if previous else "",
+        "previous_period": previous_period,
+        "targets": json.dumps(dict(targets)) if targets else "",
     }
 
 
@@ -236,19 +258,45 @@ def render_report(
     seed: int = 0,
     printer=None,
     include_comments: bool = False,
+    *,
+    metrics: str | Path | None = None,
+    ex: str | Sequence[str] = "",
+    cx: str | Sequence[str] = "",
+    max_lag: int = 3,
+    period_name: str = "",
+    previous: str | Path | None = None,
+    previous_period: str = "",
+    targets: Mapping | None = None,
 ) -> dict[str, Path]:
     """Render one report to ``<output_dir>/<client>/<unit>/report.{html,pdf,ipynb}``.
 
     Returns the written paths by format. The executed ``.ipynb`` holds intermediate data and is
     for internal use; it is written only when asked for. ``printer`` is an open
     :class:`xmkit.pdf.PdfPrinter` to reuse across reports. ``include_comments`` adds the
-    free-text comments of groups that meet the minimum group size.
+    free-text comments of groups that meet the minimum group size. ``metrics`` (with ``ex``,
+    ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and
+    ``targets`` add the Evidence, Progress and Targets sections.
     """
     formats = parse_formats(formats)
     if framework:
         load_framework(framework)  # fail here, with a clear message, before starting a kernel
     parameters = report_parameters(
-        responses, client, unit, period, framework, min_group_size, seed, include_comments
+        responses,
+        client,
+        unit,
+        period,
+        framework,
+        min_group_size,
+        seed,
+        include_comments,
+        metrics=metrics,
+        ex=ex,
+        cx=cx,
+        max_lag=max_lag,
+        period_name=period_name,
+        previous=previous,
+        previous_period=previous_period,
+        targets=targets,
     )
     title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
     return render_notebook(

@@ -12,7 +12,9 @@ import base64
 import datetime as dt
 import html
 import io
+import json
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,24 @@ class ReportContext:
     """Free-text comments by group, only of groups with at least ``min_group_size`` responses."""
     comments_withheld: int = 0
     """Groups whose comments are not shown because they are below the minimum size."""
+    metrics: pd.DataFrame | None = None
+    """Client metrics (unit, period, metric, value; one unit's in a unit report), or None."""
+    ex: list[str] = field(default_factory=list)
+    cx: list[str] = field(default_factory=list)
+    max_lag: int = 3
+    period_name: str = "period"
+    linkage: pd.DataFrame | None = None
+    """:func:`xmkit.linkage.linkage` of ``ex[0]`` and ``cx[0]`` (whole-organization reports)."""
+    other_links: list[pd.Series] = field(default_factory=list)
+    """The strongest within-unit lag of every other EX x CX pair."""
+    waves: pd.DataFrame | None = None
+    """:func:`xmkit.waves.compare_waves` of this scope against the previous wave, or None."""
+    unit_waves: pd.DataFrame | None = None
+    """Overall change per business unit (whole-organization reports only)."""
+    previous_period: str = ""
+    targets: pd.DataFrame | None = None
+    """Target score per practice (:func:`xmkit.targets.parse_targets`), or None."""
+    target_gaps: pd.DataFrame | None = None
 
     @property
     def overall(self) -> pd.Series:
@@ -84,11 +104,25 @@ def prepare(
     n_boot: int = 1000,
     seed: int = 0,
     include_comments: bool = False,
+    metrics: str | Path | pd.DataFrame | None = None,
+    ex: str | Sequence[str] = (),
+    cx: str | Sequence[str] = (),
+    max_lag: int = 3,
+    period_name: str = "",
+    previous: str | Path | pd.DataFrame | None = None,
+    previous_period: str = "",
+    targets: str | Mapping | None = None,
 ) -> ReportContext:
     """Load, filter to the unit (if any) and compute every table the report needs.
 
     Comments are kept only with ``include_comments`` and only for groups (the unit, or each
     unit of a whole-organization report) that meet the minimum group size.
+
+    The optional evidence inputs: ``metrics`` (a metrics file; ``ex`` and ``cx`` name the
+    metrics to link, comma-separated or lists, default engagement and NPS), ``previous`` (the
+    responses of an earlier wave, ``previous_period`` its name) and ``targets`` (a mapping, or
+    its JSON text). Relative paths are read from the responses file's folder. In a unit report
+    the metrics and the previous wave are filtered to the unit.
     """
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
@@ -125,6 +159,19 @@ def prepare(
                 # Sorted, not in file order, which could point at a respondent.
                 comments[str(name)] = sorted(given, key=str.lower)
     withheld = 0 if unit else int((unit_scores["level"] == "overall").sum() - len(shown))
+    base = Path(responses).parent if not isinstance(responses, pd.DataFrame) else Path(".")
+    steps = recommend(scores, framework)
+    target_table = gap_table = None
+    if isinstance(targets, str):
+        targets = _json_targets(targets)
+    if targets:
+        from xmkit.targets import apply_targets, parse_targets, target_gaps
+
+        target_table = parse_targets(targets, framework)
+        gap_table = target_gaps(scores, target_table, framework)
+        steps = apply_targets(steps, scores, target_table, framework)
+    evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed)
+    waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
     return ReportContext(
         client=client,
         unit=unit or None,
@@ -136,13 +183,97 @@ def prepare(
         role_scores=role_scores[role_scores["level"].isin(["overall", "category"])],
         unit_scores=unit_scores[unit_scores["level"].isin(["overall", "category"])],
         gaps=gaps_from_scores(role_scores, framework),
-        steps=recommend(scores, framework),
+        steps=steps,
         n_boot=n_boot,
         seed=seed,
         include_comments=include_comments,
         comments=comments,
         comments_withheld=withheld if include_comments else 0,
+        max_lag=int(max_lag),
+        period_name=period_name or "period",
+        previous_period=previous_period,
+        targets=target_table,
+        target_gaps=gap_table,
+        **evidence,
+        **waves,
     )
+
+
+def _names(value: str | Sequence[str], default: str) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(i).strip() for i in items if str(i).strip()] or [default]
+
+
+def _near(path: str | Path, base: Path) -> Path:
+    """A path as given if absolute, else relative to the responses file's folder."""
+    path = Path(path)
+    return path if path.is_absolute() else base / path
+
+
+def _json_targets(text: str) -> dict | None:
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise XmkitError(
+            Problem("targets", f"not valid JSON: {exc}", expected='{"all": {"level": 3}}')
+        ) from None
+    return value
+
+
+def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> dict:
+    """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
+    if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
+        return {}
+    from xmkit.linkage import _metric_name, linkage, strongest_lag
+    from xmkit.metrics import load_metrics
+
+    table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
+    ex_names = [_metric_name(table, n) for n in _names(ex, "engagement")]
+    cx_names = [_metric_name(table, n) for n in _names(cx, "NPS")]
+    out: dict = {"ex": ex_names, "cx": cx_names}
+    if unit:
+        out["metrics"] = table[table["unit"] == unit].reset_index(drop=True)
+        return out
+    out["metrics"] = table
+    pairs = [(e, c) for e in ex_names for c in cx_names if e != c]
+    if not pairs:
+        return out
+    out["linkage"] = linkage(table, pairs[0][0], pairs[0][1], max_lag=int(max_lag), seed=seed)
+    others = []
+    for e, c in pairs[1:]:
+        best = strongest_lag(linkage(table, e, c, max_lag=int(max_lag), seed=seed), "within")
+        if best is not None:
+            others.append(best)
+    out["other_links"] = others
+    return out
+
+
+def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed) -> dict:
+    """Change since the previous wave for this scope (and per unit for an organization)."""
+    if previous is None or (isinstance(previous, str | Path) and not str(previous).strip()):
+        return {}
+    from xmkit.waves import compare_waves
+
+    before = (
+        previous
+        if isinstance(previous, pd.DataFrame)
+        else load_responses(_near(previous, base), framework)
+    )
+    if unit:
+        before = before[before["unit"] == unit]
+    out = {
+        "waves": compare_waves(
+            data, before, framework, min_group_size=min_size, n_boot=n_boot, seed=seed
+        )
+    }
+    if not unit:
+        by_unit = compare_waves(
+            data, before, framework, by="unit", min_group_size=min_size, n_boot=n_boot, seed=seed
+        )
+        out["unit_waves"] = by_unit[by_unit["level"] == "overall"].reset_index(drop=True)
+    return out
 
 
 # ---- HTML building blocks ------------------------------------------------------------------
@@ -460,6 +591,266 @@ def agreement(ctx: ReportContext) -> str:
     return _section("agreement", "Agreement", body)
 
 
+def _lag_text(lag: int, period_name: str) -> str:
+    if lag == 0:
+        return f"in the same {period_name}"
+    return f"{lag} {period_name}{'s' if lag != 1 else ''} later"
+
+
+def _ci(low: float, high: float, digits: int = 2) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return "no interval"
+    return f"{low:+.{digits}f} to {high:+.{digits}f}"
+
+
+EVIDENCE_TITLE = "Evidence: does EX lead CX here?"
+
+
+def evidence(ctx: ReportContext) -> str:
+    """Does the EX metric lead the CX metric across this client's units? ("" without metrics)."""
+    if ctx.metrics is None:
+        return ""
+    from xmkit import evidence_charts
+    from xmkit.linkage import strongest_lag
+
+    ex, cx, per = ctx.ex[0], ctx.cx[0], ctx.period_name
+    if ctx.unit:
+        return _section("evidence", EVIDENCE_TITLE, _unit_evidence(ctx, ex, cx))
+    result = ctx.linkage
+    if result is None:
+        body = "<p>The EX and CX metrics named are the same metric: nothing to link.</p>"
+        return _section("evidence", EVIDENCE_TITLE, body)
+    best = strongest_lag(result, "within")
+    if best is None:
+        body = (
+            f"<p>There are not enough units and {esc(per)}s with both {esc(ex)} and {esc(cx)} "
+            "to correlate them.</p>"
+        )
+        return _section("evidence", EVIDENCE_TITLE, body)
+    lag = int(best["lag"])
+    clear = best["ci_low"] > 0 or best["ci_high"] < 0
+    direction = "higher" if best["r"] > 0 else "lower"
+    head = (
+        f"Within business units, {ex} is most strongly linked with {cx} "
+        f"{_lag_text(lag, per)}: r = {best['r']:.2f} (95% interval {_ci(best['ci_low'], best['ci_high'])}; "  # noqa: E501
+        f"{best['n_units']} units, {best['n_pairs']} unit-{per} pairs). "
+    )
+    head += (
+        f"When a unit's {ex} rises above its usual level, its {cx} tends to be {direction} "
+        f"{_lag_text(lag, per)}; the interval excludes 0."
+        if clear
+        else "The interval includes 0, so this is no clear evidence either way."
+    )
+    body = f'<p class="headline">{esc(head)}</p>'
+    body += figure(
+        evidence_charts.lag_chart(result, per),
+        f"Correlation of {ex} with {cx} at each lag, between and within units, with 95% "
+        "intervals; an interval crossing 0 is compatible with no link.",
+        "Correlation by lag",
+    )
+    body += figure(
+        evidence_charts.linkage_scatter(ctx.metrics, ex, cx, lag, "within", per),
+        f"Within units: {ex} against {cx} {_lag_text(lag, per)}, each unit centred on its own "
+        "averages "
+        "(the data of the within-unit correlation).",
+        "EX against CX at the strongest lag",
+    )
+    table = result.sort_values(["lag", "kind"])
+    body += _table(
+        pd.DataFrame(
+            {
+                f"{cx} measured": [_lag_text(int(v), per) for v in table["lag"]],
+                "Reading": [
+                    "within units" if k == "within" else "between units" for k in table["kind"]
+                ],
+                "r": table["r"].map(_num),
+                "95% interval": [
+                    _ci(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+                ],
+                "Units": table["n_units"],
+                "Pairs": table["n_pairs"],
+            }
+        )
+    )
+    for other in ctx.other_links:
+        body += (
+            f"<p>{esc(other['ex'])} and {esc(other['cx'])}: strongest within units "
+            f"{esc(_lag_text(int(other['lag']), per))}, r = {other['r']:.2f} "
+            f"({esc(_ci(other['ci_low'], other['ci_high']))}).</p>"
+        )
+    caveats = [
+        "Correlation is not causation: a third factor (a new manager, staffing, a "
+        "reorganization) can move both metrics, with different delays.",
+        f"Few units give wide intervals: with {best['n_units']} units an interval that includes "
+        "0 means no evidence either way, not evidence of no link.",
+        f"Several lags were tested ({len(table)} intervals): by chance alone one of them can "
+        "exclude 0; trust a lag that stands out, makes sense and is seen again next year.",
+        "Between units compares stronger and weaker units; within units asks whether a unit's "
+        "own changes in EX are followed by changes in CX. Only the second dates a lead, and "
+        "neither implies the other.",
+    ]
+    body += "<p>Read with care:</p><ul>" + "".join(f"<li>{esc(c)}</li>" for c in caveats)
+    return _section("evidence", EVIDENCE_TITLE, body + "</ul>")
+
+
+def _unit_evidence(ctx: ReportContext, ex: str, cx: str) -> str:
+    """One unit: its own series, since a correlation across units needs several units."""
+    per = ctx.period_name
+    body = (
+        f"<p>Whether {esc(ex)} leads {esc(cx)} is judged across the organization's business "
+        f"units; one unit's few {esc(per)}s are too few for a meaningful correlation, so this "
+        f"report shows {esc(ctx.scope)}'s own figures only. See the whole-organization report "
+        "for the evidence.</p>"
+    )
+    own = ctx.metrics[ctx.metrics["metric"].isin([ex, cx])]
+    if own.empty:
+        return body + f"<p>No {esc(ex)} or {esc(cx)} figures for {esc(ctx.scope)}.</p>"
+    order = own.drop_duplicates("period").sort_values("t" if "t" in own else "period")["period"]
+    wide = own.pivot_table(index="period", columns="metric", values="value", aggfunc="first")
+    wide = wide.reindex(index=order, columns=[c for c in (ex, cx) if c in set(own["metric"])])
+    wide = wide.map(lambda v: "" if pd.isna(v) else f"{v:g}").reset_index()
+    return body + _table(wide.rename(columns={"period": per.capitalize()}))
+
+
+def progress_title(ctx: ReportContext) -> str:
+    return f"Progress since {ctx.previous_period or 'the previous assessment'}"
+
+
+def progress(ctx: ReportContext) -> str:
+    """Change since the previous wave, with intervals ("" without a previous wave)."""
+    if ctx.waves is None:
+        return ""
+    from xmkit import evidence_charts
+
+    title, before = progress_title(ctx), ctx.previous_period or "the previous assessment"
+    waves = ctx.waves
+    overall = waves[waves["level"] == "overall"].iloc[0]
+    if overall["suppressed"]:
+        body = (
+            f"<p>No comparison with {esc(before)} is shown for {esc(ctx.scope)}: one of the two "
+            f"waves has {esc(ctx.fewer())} (or none), and a change would reveal a small group's "
+            "answers.</p>"
+        )
+        return _section("progress", title, body)
+    clear = overall["ci_low"] > 0 or overall["ci_high"] < 0
+    sentence = (
+        f"The overall score of {ctx.unit or ctx.client} went from "
+        f"{overall['score_before']:.2f} in {before} to {overall['score_now']:.2f}: "
+        f"a change of {overall['change']:+.2f} (95% interval "
+        f"{_ci(overall['ci_low'], overall['ci_high'])}), "
+        + (
+            "a clear change."
+            if clear
+            else "within what chance alone could give, so not a clear change."
+        )
+    )
+    body = f'<p class="headline">{esc(sentence)}</p>'
+    body += figure(
+        evidence_charts.wave_chart(waves, ctx.framework),
+        f"Change of the overall and category scores since {before}, with 95% intervals.",
+        "Change since the previous assessment",
+    )
+    rows = waves[waves["level"].isin(["overall", "category", "practice"]) & ~waves["suppressed"]]
+    body += _table(
+        pd.DataFrame(
+            {
+                "Item": [
+                    {"overall": "Overall score", "category": f"{n} (category)"}.get(lv, n)
+                    for n, lv in zip(rows["name"], rows["level"], strict=True)
+                ],
+                before: rows["score_before"].map(_num),
+                "Now": rows["score_now"].map(_num),
+                "Change": rows["change"].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}"),
+                "95% interval": [
+                    _ci(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+                ],
+                "Reading": [
+                    "clear change" if (lo > 0 or hi < 0) else ""
+                    for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+                ],
+            }
+        )
+    )
+    body += (
+        '<p>"Clear change" marks a change whose 95% interval excludes 0; the two waves are '
+        "different samples of respondents.</p>"
+    )
+    if ctx.unit_waves is not None and len(ctx.unit_waves):
+        units = ctx.unit_waves
+        shown = units[~units["suppressed"]]
+        if len(shown):
+            body += "<h3>Business units</h3>" + _table(
+                pd.DataFrame(
+                    {
+                        "Business unit": shown["unit"],
+                        before: shown["score_before"].map(_num),
+                        "Now": shown["score_now"].map(_num),
+                        "Change": shown["change"].map(lambda v: f"{v:+.2f}"),
+                        "95% interval": [
+                            _ci(lo, hi)
+                            for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
+                        ],
+                    }
+                )
+            )
+        hidden = units[units["suppressed"]]["unit"].tolist()
+        if hidden:
+            body += (
+                f"<p>Not compared, with {esc(ctx.fewer())} in one of the waves or absent from "
+                f"one: {esc(', '.join(map(str, hidden)))}.</p>"
+            )
+    return _section("progress", title, body)
+
+
+def targets(ctx: ReportContext) -> str:
+    """Each practice's gap to its target ("" without targets)."""
+    if ctx.target_gaps is None:
+        return ""
+    if ctx.suppressed:
+        return _section("targets", "Targets", _withheld(ctx))
+    gaps = ctx.target_gaps
+    total = len(gaps)
+    met = int(gaps["met"].fillna(False).sum())
+    with_target = gaps.dropna(subset=["target_score"])
+    body = (
+        f'<p class="headline">{met} of {total} practices at target.'
+        + (
+            f" {total - len(with_target)} practice(s) have no target."
+            if len(with_target) < total
+            else ""
+        )
+        + "</p>"
+    )
+    kinds = ctx.targets.set_index("practice_id")["kind"] if ctx.targets is not None else pd.Series()
+    table = gaps.sort_values("gap", ascending=False, na_position="last")
+    body += _table(
+        pd.DataFrame(
+            {
+                "Practice": table["practice"],
+                "Category": [ctx.framework.category(c).name for c in table["category_id"]],
+                "Score": table["score"].map(_num),
+                "Target": [
+                    ""
+                    if pd.isna(t)
+                    else (f"level {t:.0f}" if kinds.get(p) == "level" else f"{t:.2f}")
+                    for t, p in zip(table["target_score"], table["practice_id"], strict=True)
+                ],
+                "Gap": table["gap"].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}"),
+                "Status": [
+                    "" if pd.isna(g) else ("at target" if g <= 1e-9 else "below target")
+                    for g in table["gap"]
+                ],
+            }
+        )
+    )
+    body += (
+        "<p>Gap = target minus score (positive: still below target). A level target means a "
+        "score of at least that level. The next steps below start with the largest gaps; "
+        "practices already at target are left out of them.</p>"
+    )
+    return _section("targets", "Targets", body)
+
+
 def next_steps(ctx: ReportContext) -> str:
     if ctx.suppressed or ctx.steps.empty:
         return _section(
@@ -467,6 +858,8 @@ def next_steps(ctx: ReportContext) -> str:
             "Recommended next steps and roadmap",
             _withheld(ctx)
             if ctx.suppressed
+            else "<p>Every practice has reached its target: keep measuring to stay there.</p>"
+            if ctx.targets is not None
             else "<p>Every practice is at the top level: keep measuring to stay there.</p>",
         )
     body = ""
@@ -487,8 +880,14 @@ def next_steps(ctx: ReportContext) -> str:
             for s in steps.itertuples()
         )
         body += f'<h3>{esc(horizon.name)}</h3><ol start="{steps["priority"].min()}">{items}</ol>'
+    first = (
+        "Practices furthest below their targets first (see Targets), then practices without a "
+        "target; practices already at target are left out. Foundations"
+        if ctx.targets is not None
+        else "Weakest practices first; foundations"
+    )
     intro = (
-        "<p>Weakest practices first; foundations in the other categories come before "
+        f"<p>{esc(first)} in the other categories come before "
         f"{esc(ctx.framework.category(ctx.framework.roadmap.later_category).name)} steps until "
         f"they reach level {ctx.framework.roadmap.later_until_level}.</p>"
     )
