@@ -25,17 +25,6 @@ from xmkit.framework import Framework
 BIN = Path(sys.executable).parent
 XMKIT = BIN / "xmkit"
 ROLES = ("Executive", "Manager", "Frontline")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 

@@ -27,8 +27,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from batch_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     explain,
     file_row,
     hrefs,
@@ -106,27 +104,6 @@ def run_on(data: pd.DataFrame, base: Path, *extra: object) -> Run:
 
 
 # ---- browser -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright (skipped without it, except on CI)."""
-    if not Path(CHROMIUM).exists():
-        message = (
-            f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
-            "(apt-get install chromium)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

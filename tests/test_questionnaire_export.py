@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -24,13 +23,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from chromium import require_chromium
 
 import xmkit
 from xmkit.framework import Framework
 from xmkit.questionnaire import DONT_KNOW, FORMATS, template_columns
 
 BUNDLED = Path(xmkit.__file__).parent / "frameworks" / "ex_cx_alignment.yaml"
-CHROMIUM = "/usr/bin/chromium"
 QUESTION_TYPES = {"MC:SingleAnswer:Vertical", "TE:SingleLine", "TE:Essay", "DB"}
 HOSTILE = "Line one\nline two <script>alert(1)</script> & [[Block:Evil]] ]] end"
 
@@ -390,11 +389,7 @@ def test_html_questionnaire_escapes_every_text(run_cli, tmp_path):
 
 
 def test_html_questionnaire_prints_each_category_from_a_new_page(run_cli, tmp_path, framework):
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     from xmkit.pdf import html_to_pdf
 
     pdf = html_to_pdf(write_html(run_cli, tmp_path), tmp_path / "questionnaire.pdf")

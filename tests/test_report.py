@@ -7,7 +7,6 @@ module-scoped fixture and shared by every test that inspects it.
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import subprocess
@@ -35,17 +34,6 @@ CLIENT_SLUG = "northwind-retail-group"
 BIN = Path(sys.executable).parent
 XMKIT = BIN / "xmkit"
 PAPERMILL = BIN / "papermill"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SECTIONS = [
     "Executive summary",
     "Maturity stage",
@@ -173,27 +161,6 @@ def _rendered(out: Path, folder: Path, result: subprocess.CompletedProcess | Non
 
 
 # ---- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright (skipped without it, except on CI)."""
-    if not Path(CHROMIUM).exists():
-        message = (
-            f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
-            "(apt-get install chromium)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

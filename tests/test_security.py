@@ -14,7 +14,6 @@ import base64
 import csv
 import html
 import io
-import os
 import re
 import subprocess
 import sys
@@ -43,17 +42,6 @@ from xmkit.limits import load_yaml
 from xmkit.paths import MAX_SLUG, WINDOWS_RESERVED, slugify
 from xmkit.render import notebook_to_html, render_report, report_folder
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 # One payload per field, so a leak names the field it came from; window.__xss marks any that
@@ -227,27 +215,6 @@ def test_page_title_escapes_the_client_name():
 
 
 # ---- end to end in Chromium --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright (skipped without it, except on CI)."""
-    if not Path(CHROMIUM).exists():
-        message = (
-            f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
-            "(apt-get install chromium)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

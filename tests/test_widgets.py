@@ -36,17 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "templates" / "self_assessment.ipynb"
 NOTEBOOK_NAME = "My organization"  # the notebook's default assessment name
 NOTEBOOK_FOLDER = "my-organization"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 WIDGET_ERROR = "Error displaying widget"
 
 
@@ -260,27 +249,6 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # not reaped yet, so the group is still its own
         proc.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium driven by Playwright (skipped without it, except on CI)."""
-    if not Path(CHROMIUM).exists():
-        message = (
-            f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
-            "(apt-get install chromium)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -142,6 +142,8 @@ class Source:
     failed: dict[str, str]
     framework: str | None = None
     min_group_size: int | None = None
+    previous: pd.DataFrame | None = None  # an earlier wave's responses, for the portfolio trend
+    previous_period: str = ""
 
 
 def _unit_problems(loaded, name: str) -> tuple[dict[str, str], list[Problem]]:
@@ -224,7 +226,13 @@ def plan_sources(
 def _assessment_source(folder: Path, client: str | None) -> Source:
     assessment = load_assessment(folder)
     framework = assessment.framework_path
-    data, failed = _read_source(assessment.responses_path, load_framework(framework))
+    fw = load_framework(framework)
+    data, failed = _read_source(assessment.responses_path, fw)
+    previous = None
+    if assessment.previous_path:
+        previous = read_responses(assessment.previous_path, fw)
+        if previous.problems:
+            raise XmkitError(previous.problems)
     return Source(
         client or assessment.client,
         assessment.period,
@@ -232,6 +240,8 @@ def _assessment_source(folder: Path, client: str | None) -> Source:
         failed,
         str(framework) if framework else None,
         assessment.min_group_size,
+        previous.data if previous else None,
+        (assessment.previous.period or "previous") if previous else "",
     )
 
 
@@ -658,6 +668,12 @@ def portfolio_table(
         for u in base["unit"]
     ]
     failed = base["status"] == FAILED
+    if src.previous is not None and len(base):
+        before = score(src.previous, framework, by="unit", min_group_size=min_size, n_boot=0)
+        before = before[before["level"] == "overall"].set_index("unit")["score"]
+        base["previous_wave"] = src.previous_period
+        base["previous_overall"] = base["unit"].map(before)
+        base["change"] = base["overall"] - base["previous_overall"]
     scored = [c for c in base.columns if c not in {"unit", "status", "respondents", "report"}]
     base[scored] = base[scored].astype(object)
     base.loc[failed, scored] = None  # numbers from data that failed validation are not shown

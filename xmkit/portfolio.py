@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xmkit import charts
+from xmkit import charts, evidence_charts
 from xmkit.framework import Framework, load_framework
 from xmkit.report import _num, _section, _table, esc, figure
 
@@ -153,3 +153,48 @@ def ranking(ctx: PortfolioContext) -> str:
         )
         html += "<h3>Units without scores</h3>" + _table(rows)
     return _section("ranking", "Ranking", html)
+
+
+def trend(ctx: PortfolioContext) -> str:
+    """Each unit's overall score now and in the earlier wave (when the assessment has one)."""
+    table = ctx.shown
+    if "previous_overall" not in table or table["previous_overall"].isna().all():
+        return ""
+    label = str(table["previous_wave"].dropna().iloc[0])
+    rows = table.dropna(subset=["previous_overall"]).sort_values("change", ascending=False)
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unit": rows["unit"],
+                    "wave": label,
+                    "wave_order": 0,
+                    "score": rows["previous_overall"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "unit": rows["unit"],
+                    "wave": ctx.period or "now",
+                    "wave_order": 1,
+                    "score": rows["overall"],
+                }
+            ),
+        ]
+    )
+    fig = evidence_charts.trend_chart(long)
+    listing = pd.DataFrame(
+        {
+            "Unit": rows["unit"],
+            label: rows["previous_overall"].map(_num),
+            ctx.period or "now": rows["overall"].map(_num),
+            "Change": [f"{v:+.2f}" for v in rows["change"]],
+        }
+    )
+    caption = (
+        f"Overall score of each unit in {label} and {ctx.period or 'now'}; units too small in "
+        "either wave, or new, are left out."
+    )
+    return _section(
+        "trend", f"Trend since {label}", figure(fig, caption, "Trend over waves") + _table(listing)
+    )

@@ -252,52 +252,23 @@ def render_report(
     unit: str | None = None,
     output_dir: str | Path = "reports",
     formats: str | Sequence[str] = DEFAULT_FORMATS,
-    period: str = "",
-    framework: str | Path | None = None,
-    min_group_size: int | None = None,
-    seed: int = 0,
     printer=None,
-    include_comments: bool = False,
-    *,
-    metrics: str | Path | None = None,
-    ex: str | Sequence[str] = "",
-    cx: str | Sequence[str] = "",
-    max_lag: int = 3,
-    period_name: str = "",
-    previous: str | Path | None = None,
-    previous_period: str = "",
-    targets: Mapping | None = None,
+    **options,
 ) -> dict[str, Path]:
     """Render one report to ``<output_dir>/<client>/<unit>/report.{html,pdf,ipynb}``.
 
     Returns the written paths by format. The executed ``.ipynb`` holds intermediate data and is
     for internal use; it is written only when asked for. ``printer`` is an open
-    :class:`xmkit.pdf.PdfPrinter` to reuse across reports. ``include_comments`` adds the
-    free-text comments of groups that meet the minimum group size. ``metrics`` (with ``ex``,
-    ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and
-    ``targets`` add the Evidence, Progress and Targets sections.
+    :class:`xmkit.pdf.PdfPrinter` to reuse across reports. ``options`` are those of
+    :func:`report_parameters`: ``period``, ``framework``, ``min_group_size``, ``seed``,
+    ``include_comments`` (comments of groups at the minimum size), and ``metrics`` (with
+    ``ex``, ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and
+    ``targets``, which add the Evidence, Progress and Targets sections.
     """
     formats = parse_formats(formats)
-    if framework:
-        load_framework(framework)  # fail here, with a clear message, before starting a kernel
-    parameters = report_parameters(
-        responses,
-        client,
-        unit,
-        period,
-        framework,
-        min_group_size,
-        seed,
-        include_comments,
-        metrics=metrics,
-        ex=ex,
-        cx=cx,
-        max_lag=max_lag,
-        period_name=period_name,
-        previous=previous,
-        previous_period=previous_period,
-        targets=targets,
-    )
+    if options.get("framework"):
+        load_framework(options["framework"])  # fail now, clearly, before starting a kernel
+    parameters = report_parameters(responses, client, unit, **options)
     title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
     return render_notebook(
         template_path(),
