@@ -81,3 +81,23 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def mini():
+    """The tiny framework of tests/data/mini_framework.yaml, small enough to score by hand."""
+    return xmkit.load_framework(Path(__file__).parent / "data" / "mini_framework.yaml")
+
+
+@pytest.fixture
+def worked_example() -> pd.DataFrame:
+    """The hand-scored responses of tests/test_score.py (unit A: 5 respondents; B: 1)."""
+    rows = [
+        ("r1", "A", "Exec", 5, 4, 3, 2),
+        ("r2", "A", "Exec", 4, 4, 4, 2),
+        ("r3", "A", "Front", 5, 5, 5, 3),
+        ("r4", "A", "Front", 4, np.nan, 4, 2),
+        ("r5", "A", "Front", 5, 5, 4, 3),
+        ("r6", "B", "Exec", 1, 1, 1, 1),
+    ]
+    return pd.DataFrame(rows, columns=["respondent_id", "unit", "role", "a1", "a2", "a3", "c1"])

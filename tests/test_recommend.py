@@ -1,19 +1,8 @@
 """Next steps: weakest first, foundations before Converge, horizons."""
 
-from pathlib import Path
-
 import pandas as pd
-import pytest
 
-import xmkit
 from xmkit.recommend import recommend
-
-DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return xmkit.load_framework(DATA / "mini_framework.yaml")
 
 
 def _scores(p1: float, p2: float, p3: float) -> pd.DataFrame:

@@ -7,8 +7,6 @@ step), Next 6 months (1), Next 12 months (the rest).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,13 +15,6 @@ import xmkit
 from xmkit.errors import XmkitError
 from xmkit.recommend import recommend
 from xmkit.targets import apply_targets, parse_targets, target_gaps
-
-DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return xmkit.load_framework(DATA / "mini_framework.yaml")
 
 
 def _scores(p1: float, p2: float, p3: float, **group) -> pd.DataFrame:

@@ -33,27 +33,14 @@ import xmkit
 from xmkit.evidence_charts import trend_chart, wave_chart
 from xmkit.waves import compare_waves, trend
 
-DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["respondent_id", "unit", "role", "a1", "a2", "a3", "c1"]
 
 
-@pytest.fixture(scope="module")
-def mini():
-    return xmkit.load_framework(DATA / "mini_framework.yaml")
-
-
 @pytest.fixture
-def now() -> pd.DataFrame:
-    rows = [
-        ("r1", "A", "Exec", 5, 4, 3, 2),
-        ("r2", "A", "Exec", 4, 4, 4, 2),
-        ("r3", "A", "Front", 5, 5, 5, 3),
-        ("r4", "A", "Front", 4, np.nan, 4, 2),
-        ("r5", "A", "Front", 5, 5, 4, 3),
-        ("r6", "B", "Exec", 1, 1, 1, 1),
-    ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+def now(worked_example: pd.DataFrame) -> pd.DataFrame:
+    """This wave: the worked example of tests/test_score.py."""
+    return worked_example
 
 
 @pytest.fixture
