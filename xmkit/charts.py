@@ -7,6 +7,7 @@ so the same charts serve notebooks, HTML and PDF.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 
 import matplotlib
 import numpy as np
@@ -14,6 +15,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 
 from xmkit.framework import Framework
 
@@ -22,20 +25,52 @@ PLAIN_TEXT = matplotlib.rc_context({"text.parse_math": False})
 STYLE = {"axes.spines.right": False, "axes.spines.top": False}
 
 
-def figure_axes(width: float, height: float) -> tuple[Figure, Axes]:
-    """A figure outside pyplot: no global figure list, backend or rc change to leak."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+def figure_axes(
+    width: float, height: float, margins: tuple[float, float, float, float] | None = None
+) -> tuple[Figure, Axes]:
+    """A figure outside pyplot: no global figure list, backend or rc change to leak.
+
+    ``margins`` (left, bottom, right, top, in inches) fix the axes' place. Charts drawn for
+    every report pass them: a constrained layout draws the figure several times to find the
+    same margins, which costs more than the drawing itself. Without them the layout is
+    constrained (charts made once per report, with legends of unknown size).
+    """
+    if margins is None:
+        fig = Figure(figsize=(width, height), layout="constrained")
+    else:
+        left, bottom, right, top = margins
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(
+            left=left / width,
+            bottom=bottom / height,
+            right=1 - right / width,
+            top=1 - top / height,
+        )
     with sns.axes_style("whitegrid", rc=STYLE):
         ax = fig.add_subplot()
     return fig, ax
+
+
+def text_width(labels: Iterable[str], size: float = 10, bold: bool = False) -> float:
+    """Width in inches of the widest line of ``labels``, from the font's metrics (no drawing)."""
+    font = FontProperties(size=size, weight="bold" if bold else "normal")
+    lines = [line for label in labels for line in str(label).splitlines()] or [""]
+    points = max(text_to_path.get_text_width_height_descent(s, font, ismath=False)[0] for s in lines)
+    return points / 72
+
+
+def wrap_label(text: str, width: int = 28) -> str:
+    """A long name (client text) on several lines, so it cannot squeeze the chart away."""
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
 @PLAIN_TEXT
 def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     """Category scores with their 95% confidence intervals, one colour per category."""
     cats = scores[scores["level"] == "category"].dropna(subset=["score"])
-    fig, ax = figure_axes(8, 0.6 + 0.55 * max(len(cats), 1))
     order = [c.name for c in framework.categories if c.name in set(cats["name"])]
+    margins = (text_width(order) + 0.2, 0.55, 0.2, 0.1)
+    fig, ax = figure_axes(8, 0.75 + 0.55 * max(len(cats), 1), margins)
     sns.barplot(
         data=cats,
         y="name",
@@ -43,6 +78,7 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
         hue="name",
         palette=framework.palette,
         legend=False,
+        errorbar=None,  # one row per category: the interval is the bootstrap's, drawn below
         ax=ax,
         order=order,
     )
@@ -84,7 +120,9 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
             name = "\n".join(textwrap.wrap(p.name, 20))
             shown = "not shown" if pd.isna(score) else f"{score:.2f} (level {int(score)})"
             labels[i, j] = f"{name}\n{shown}"
-    fig, ax = figure_axes(9, 1.45 * len(framework.categories) + 0.4)
+    names = [c.name for c in framework.categories]
+    margins = (text_width(names, bold=True) + 0.2, 0.1, 0.1, 0.1)
+    fig, ax = figure_axes(9, 1.45 * len(framework.categories) + 0.2, margins)
     sns.heatmap(
         values,
         annot=labels,
@@ -99,7 +137,7 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
         ax=ax,
     )
     ax.set_yticks(np.arange(len(framework.categories)) + 0.5)
-    ax.set_yticklabels([c.name for c in framework.categories], rotation=0, fontweight="bold")
+    ax.set_yticklabels(names, rotation=0, fontweight="bold")
     for tick, cat in zip(ax.get_yticklabels(), framework.categories, strict=True):
         tick.set_color(cat.color)
     ax.set_xticks([])
@@ -109,8 +147,12 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
 @PLAIN_TEXT
 def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     """Each role's category scores as dots (roles below the minimum are left out)."""
-    shown = role_scores.dropna(subset=["score"])
-    fig, ax = figure_axes(8, 0.8 + 0.45 * max(shown["role"].nunique(), 1))
+    shown = role_scores.dropna(subset=["score"]).assign(
+        role=lambda d: d["role"].map(wrap_label)
+    )
+    rows = max(shown["role"].nunique(), 1)
+    margins = (text_width(shown["role"].unique()) + 0.2, 0.95, 0.2, 0.1)
+    fig, ax = figure_axes(8, 1.05 + 0.45 * rows, margins)
     sns.stripplot(
         data=shown,
         x="score",
@@ -126,7 +168,9 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     ax.set(
         xlim=(framework.scale.min, framework.scale.max), xlabel="category score (1-5)", ylabel=""
     )
-    ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
     return fig
 
 
@@ -139,7 +183,9 @@ def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
     order = ["Overall", *[c.name for c in framework.categories]]
     table = table.reindex(columns=order).dropna(how="all")
     table = table.sort_values("Overall", ascending=False)
-    fig, ax = figure_axes(8, 0.8 + 0.38 * max(len(table), 1))
+    table.index = table.index.map(wrap_label)
+    margins = (text_width(table.index) + 0.2, 0.45, 0.1, 0.1)
+    fig, ax = figure_axes(8, 0.55 + 0.38 * max(len(table), 1), margins)
     sns.heatmap(
         table,
         annot=True,

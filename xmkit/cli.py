@@ -25,6 +25,7 @@ from xmkit.questionnaire import FORMATS, write_questionnaire
 from xmkit.recommend import recommend
 from xmkit.responses import read_responses
 from xmkit.score import perception_gaps, score
+from xmkit.startup import skip_slow_imports
 
 MAX_PRINTED_PROBLEMS = 200
 EPILOG = "Docs: README.md and docs/ in the xmkit repository. Exit codes: 0 ok, 1 invalid, 2 usage."
@@ -548,6 +549,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xmkit`` console script."""
+    skip_slow_imports()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
