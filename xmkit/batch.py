@@ -2,8 +2,8 @@
 
 A batch plans one *job* per unit (its responses travel inside the job, so the same job runs on
 a local process or a Dask worker on another machine), renders the jobs in parallel, records
-each outcome in ``manifest.json`` (at most a second after it is known), and finally renders the portfolio
-(``index.html``, ``portfolio.csv``, ``portfolio.xlsx``).
+each outcome in ``manifest.json`` (within a second of knowing it), and finally renders the
+portfolio (``index.html``, ``portfolio.csv``, ``portfolio.xlsx``).
 
 Guarantees: a unit that fails (bad data, kernel death, timeout) does not stop the others;
 every file is written to a temporary name and renamed, so an interrupted run leaves no

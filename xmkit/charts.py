@@ -55,8 +55,8 @@ def text_width(labels: Iterable[str], size: float = 10, bold: bool = False) -> f
     """Width in inches of the widest line of ``labels``, from the font's metrics (no drawing)."""
     font = FontProperties(size=size, weight="bold" if bold else "normal")
     lines = [line for label in labels for line in str(label).splitlines()] or [""]
-    points = max(text_to_path.get_text_width_height_descent(s, font, ismath=False)[0] for s in lines)
-    return points / 72
+    measure = text_to_path.get_text_width_height_descent
+    return max(measure(line, font, ismath=False)[0] for line in lines) / 72  # points to inches
 
 
 def wrap_label(text: str, width: int = 28) -> str:
@@ -147,9 +147,7 @@ def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
 @PLAIN_TEXT
 def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     """Each role's category scores as dots (roles below the minimum are left out)."""
-    shown = role_scores.dropna(subset=["score"]).assign(
-        role=lambda d: d["role"].map(wrap_label)
-    )
+    shown = role_scores.dropna(subset=["score"]).assign(role=lambda d: d["role"].map(wrap_label))
     rows = max(shown["role"].nunique(), 1)
     margins = (text_width(shown["role"].unique()) + 0.2, 0.95, 0.2, 0.1)
     fig, ax = figure_axes(8, 1.05 + 0.45 * rows, margins)
