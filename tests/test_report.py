@@ -331,10 +331,35 @@ def test_html_report_charts_are_embedded_images_that_decode(org_report: Rendered
         "Array.from(document.images).map(i => ({alt: i.alt, src: i.src.slice(0, 26),"
         " complete: i.complete, width: i.naturalWidth}))"
     )
-    assert len(images) >= 4, images  # categories, practices, business units, roles
+    alts = [image["alt"] for image in images]
+    assert {"Category scores", "Business unit heatmap", "Scores by role"} <= set(alts), alts
     for image in images:
         assert image["src"] == "data:image/svg+xml;base64,", image
         assert image["complete"] and image["width"] > 0, image
+
+
+def test_practice_grid_shows_every_practice_score_coloured_from_red_to_green(
+    org_report: Rendered, example_scores: pd.DataFrame, page
+):
+    """The practices are an HTML grid (text, not an image): each tile names the practice,
+    shows its score and level, and a higher score has a greener, less red background."""
+    page.goto(file_uri(org_report.folder / "report.html"), wait_until="load")
+    tiles = page.evaluate(
+        "Array.from(document.querySelectorAll('.practice-grid td')).map(td => "
+        "({text: td.innerText, rgb: getComputedStyle(td).backgroundColor}))"
+    )
+    framework = xmkit.load_framework()
+    practices = example_scores[example_scores["level"] == "practice"].set_index("id")["score"]
+    expected = [(p.name, practices[p.id]) for _, p in framework.practices]
+    assert len(tiles) == len(expected) == 12
+    for tile, (name, value) in zip(tiles, expected, strict=True):
+        assert name in tile["text"], tile
+        assert f"{value:.2f} (level {int(value)})" in tile["text"], tile
+    red_minus_green = [
+        int(r) - int(g) for r, g, _ in (re.findall(r"\d+", t["rgb"])[:3] for t in tiles)
+    ]
+    by_score = [d for _, d in sorted(zip([v for _, v in expected], red_minus_green, strict=True))]
+    assert by_score == sorted(by_score, reverse=True), (expected, red_minus_green)
 
 
 def test_html_report_shows_no_code_prompts_tracebacks_or_scripts(org_report: Rendered, page):

@@ -10,7 +10,6 @@ import textwrap
 from collections.abc import Iterable
 
 import matplotlib
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
@@ -103,44 +102,6 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
         )
     ax.axvline(framework.gating.below, color="#888888", linestyle=":", linewidth=1)
     ax.set(xlim=(framework.scale.min, framework.scale.max), xlabel="score (1-5)", ylabel="")
-    return fig
-
-
-@PLAIN_TEXT
-def practice_heatmap(scores: pd.DataFrame, framework: Framework) -> Figure:
-    """Categories x practices grid: colour by score, each cell naming the practice and level."""
-    practices = scores[scores["level"] == "practice"].set_index("id")
-    width = max(len(c.practices) for c in framework.categories)
-    values = np.full((len(framework.categories), width), np.nan)
-    labels = np.full(values.shape, "", dtype=object)
-    for i, cat in enumerate(framework.categories):
-        for j, p in enumerate(cat.practices):
-            score = practices["score"].get(p.id, np.nan)
-            values[i, j] = score
-            name = "\n".join(textwrap.wrap(p.name, 20))
-            shown = "not shown" if pd.isna(score) else f"{score:.2f} (level {int(score)})"
-            labels[i, j] = f"{name}\n{shown}"
-    names = [c.name for c in framework.categories]
-    margins = (text_width(names, bold=True) + 0.2, 0.1, 0.1, 0.1)
-    fig, ax = figure_axes(9, 1.45 * len(framework.categories) + 0.2, margins)
-    sns.heatmap(
-        values,
-        annot=labels,
-        fmt="",
-        cmap="RdYlGn",
-        vmin=framework.scale.min,
-        vmax=framework.scale.max,
-        linewidths=2,
-        linecolor="white",
-        cbar_kws={"label": "score (1-5)", "shrink": 0.8},
-        annot_kws={"fontsize": 9.5},
-        ax=ax,
-    )
-    ax.set_yticks(np.arange(len(framework.categories)) + 0.5)
-    ax.set_yticklabels(names, rotation=0, fontweight="bold")
-    for tick, cat in zip(ax.get_yticklabels(), framework.categories, strict=True):
-        tick.set_color(cat.color)
-    ax.set_xticks([])
     return fig
 
 
