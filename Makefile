@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SYSTEM_PACKAGES := chromium poppler-utils
 EXAMPLE := assessments/example
 
-.PHONY: demo test lint format system-packages clean bench lab
+.PHONY: demo test lint format system-packages clean bench lab bytecode
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "xmkit needs Python 3.11 or newer"'
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
+
+## Byte-compile the (editable) package: every batch worker and kernel imports it, and without
+## .pyc files each would compile it again (PYTHONDONTWRITEBYTECODE=1 stops Python writing them).
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q xmkit
 
 ## Debian's chromium and poppler-utils (pdftotext) are needed for PDF reports and browser tests.
 system-packages:
@@ -37,7 +42,7 @@ system-packages:
 	  fi; \
 	fi
 
-demo: $(STAMP) system-packages
+demo: $(STAMP) bytecode system-packages
 	$(BIN)/xmkit validate $(EXAMPLE)/responses.csv
 	$(BIN)/xmkit score $(EXAMPLE)/responses.csv --by unit
 	$(BIN)/xmkit score $(EXAMPLE)/responses.csv -o reports/example-scores.csv
@@ -57,10 +62,10 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(DEV_STAMP) system-packages lint
+test: $(DEV_STAMP) bytecode system-packages lint
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_scoring.py
 
 clean:

@@ -101,14 +101,6 @@ def read_manifest(out: Path) -> dict:
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 
-def try_manifest(out: Path) -> dict | None:
-    """The manifest if it exists and parses (it is replaced atomically, but be defensive)."""
-    try:
-        return read_manifest(out)
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
 def statuses(manifest: Mapping) -> dict[str, str]:
     return {name: entry["status"] for name, entry in manifest["units"].items()}
 

@@ -305,7 +305,8 @@ def test_html_shows_overall_and_category_scores_computed_by_score(
     assert f"overall score of {overall['score']:.2f}" in org_report.text
     cats = example_scores[example_scores["level"] == "category"]
     assert len(cats) == 4
-    rows = {r[0]: r for r in table_rows(org_report.source) if r}
+    section = re.search(r'<section class="section-categories">.*?</section>', org_report.source)
+    rows = {r[0]: r for r in table_rows(section.group(0)) if r}
     assert rows["Overall"][1] == f"{overall['score']:.2f}"
     for cat in cats.itertuples():
         assert f"{cat.score:.2f}" in org_report.text

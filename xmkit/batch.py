@@ -13,6 +13,7 @@ unchanged, and removes what an interrupted run left behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -334,13 +335,21 @@ def _worker_printer():
     return _PRINTER
 
 
+def _start_printer() -> None:
+    """Start this worker's Chromium early. If it cannot start, nothing is lost: each unit's
+    PDF asks for it again and reports why in that unit's error."""
+    with contextlib.suppress(Exception):
+        _worker_printer()
+
+
 # ---- executors ----------------------------------------------------------------------------
 
 
-def _worker_init(recycle_after: int, scratch: str) -> None:
+def _worker_init(recycle_after: int, scratch: str, pdf: bool) -> None:
     """Prepare a worker: Ctrl-C is the parent's to handle; every temporary file (unit data,
     kernel sockets and connection files) goes under the run's scratch folder, which the parent
-    removes however the run ends; the warm kernel starts straight away."""
+    removes however the run ends; the warm kernel starts straight away, and Chromium (for PDF)
+    while the kernel imports."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["TMPDIR"] = scratch
     os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(scratch) / "runtime")
@@ -348,7 +357,7 @@ def _worker_init(recycle_after: int, scratch: str) -> None:
     skip_slow_imports()
     kernels = pool(recycle_after)
     _at_worker_exit(kernels.close)
-    kernels.release(kernels.acquire(), healthy=True)
+    kernels.prestart(_start_printer if pdf else None)
 
 
 def _ready() -> None:
@@ -363,14 +372,14 @@ class _Processes:
     the workers (their kernels exit with them) and removes the run's scratch folder.
     """
 
-    def __init__(self, n: int, recycle_after: int) -> None:
+    def __init__(self, n: int, recycle_after: int, pdf: bool) -> None:
         self.scratch = tempfile.mkdtemp(prefix="xmkit-run-")
         context = multiprocessing.get_context("spawn")  # no inherited threads, locks, handlers
         self.pool = ProcessPoolExecutor(
             max_workers=n,
             mp_context=context,
             initializer=_worker_init,
-            initargs=(recycle_after, self.scratch),
+            initargs=(recycle_after, self.scratch, pdf),
         )
         for _ in range(n):  # each start-up (process, kernel, imports) runs while the parent plans
             self.pool.submit(_ready)
@@ -446,7 +455,7 @@ class _Dask:
 def _executor(opts: _Options):
     if opts.executor == "dask":
         return _Dask(opts.scheduler, opts.jobs)
-    return _Processes(opts.jobs, opts.recycle_after)
+    return _Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats)
 
 
 def _clean_leftovers(folder: Path) -> int:

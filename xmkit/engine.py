@@ -17,7 +17,9 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from queue import Empty
 
 from jupyter_core.utils import run_sync
 
@@ -32,9 +34,15 @@ DEFAULT_RECYCLE_AFTER = 50
 
 
 class WarmKernel:
-    """One running kernel with its client, talking over IPC sockets in a private folder."""
+    """One running kernel with its client, talking over IPC sockets in a private folder.
 
-    def __init__(self, kernel_name: str = "python3", startup_timeout: int = 60) -> None:
+    The warm-up (imports) is sent as soon as the kernel answers; ``wait=False`` returns then,
+    so the caller can do other work while the kernel imports, and call :meth:`ready`.
+    """
+
+    def __init__(
+        self, kernel_name: str = "python3", startup_timeout: int = 60, wait: bool = True
+    ) -> None:
         from jupyter_client.manager import AsyncKernelManager  # heavy: only when rendering
 
         self.folder = Path(tempfile.mkdtemp(prefix="xmkit-k"))  # short: socket paths are limited
@@ -47,10 +55,28 @@ class WarmKernel:
             self.kc = self.km.client()
             self.kc.start_channels()
             run_sync(self.kc.wait_for_ready)(timeout=startup_timeout)
-            self.run(WARMUP)
+            self._warming: str | None = self.kc.execute(WARMUP, store_history=False)
+            if wait:
+                self.ready()
         except BaseException:
             self.shutdown()
             raise
+
+    def ready(self, timeout: int = 120) -> None:
+        """Wait until the warm-up has run; raise (``RuntimeError``) if it failed or hung."""
+        while self._warming:
+            try:
+                reply = run_sync(self.kc.get_shell_msg)(timeout=timeout)
+            except Empty:
+                raise RuntimeError(f"the kernel's warm-up took over {timeout} s") from None
+            if reply["parent_header"].get("msg_id") != self._warming:
+                continue
+            self._warming = None
+            content = reply["content"]
+            if content["status"] != "ok":
+                raise RuntimeError(
+                    f"the kernel's warm-up failed: {content.get('ename')}: {content.get('evalue')}"
+                )
 
     def run(self, code: str, timeout: int = 120) -> None:
         """Run code that belongs to no report (warm-up, reset); raise if it fails."""
@@ -89,7 +115,6 @@ class KernelPool:
 
     def __init__(self, recycle_after: int = DEFAULT_RECYCLE_AFTER) -> None:
         self.recycle_after = recycle_after
-        self.started = 0
         self._idle: list[WarmKernel] = []
         self._lock = threading.Lock()
 
@@ -100,8 +125,19 @@ class KernelPool:
                 if kernel.alive():
                     return kernel
                 kernel.shutdown()
-        self.started += 1
         return WarmKernel(kernel_name)
+
+    def prestart(self, meanwhile: Callable[[], object] | None = None) -> None:
+        """Start a kernel into the pool now; ``meanwhile`` runs while the kernel imports."""
+        kernel = WarmKernel(wait=False)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            kernel.ready()
+        except BaseException:
+            kernel.shutdown()
+            raise
+        self.release(kernel, healthy=True)
 
     def release(self, kernel: WarmKernel, healthy: bool) -> None:
         """Return a kernel after a notebook; unhealthy or worn-out kernels are shut down."""
