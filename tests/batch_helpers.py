@@ -164,7 +164,20 @@ def wait_until_gone(marker: str, timeout: float = 30.0) -> list[str]:
 
 
 def squash(text: str) -> str:
+    """All runs of whitespace as one space (pdftotext and HTML wrap lines differently)."""
     return " ".join(text.split())
+
+
+def pdf_text(pdf: Path) -> str:
+    """The text of a PDF (poppler's pdftotext), whitespace squashed."""
+    done = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return squash(done.stdout)
 
 
 def hrefs(source: str) -> list[str]:

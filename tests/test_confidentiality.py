@@ -25,6 +25,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from batch_helpers import pdf_text
 
 import xmkit
 from xmkit import report as xr
@@ -59,17 +60,6 @@ def make_responses(framework: xmkit.Framework) -> pd.DataFrame:
     answers = rng.integers(1, 6, size=(len(data), len(framework.question_ids)))
     answers = pd.DataFrame(answers, columns=framework.question_ids)
     return pd.concat([data, answers], axis=1)
-
-
-def pdf_text(pdf: Path) -> str:
-    done = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return " ".join(done.stdout.split())
 
 
 def all_text(folder: Path) -> dict[Path, str]:

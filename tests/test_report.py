@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from batch_helpers import pdf_text, squash
 
 import xmkit
 from xmkit.recommend import recommend
@@ -54,11 +55,6 @@ SUBPROCESS_TIMEOUT = 240
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-def squash(text: str) -> str:
-    """All runs of whitespace as one space (pdftotext and HTML wrap lines differently)."""
-    return " ".join(text.split())
 
 
 class _TextExtractor(HTMLParser):
@@ -101,17 +97,6 @@ def table_rows(source: str) -> list[list[str]]:
         cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)
         rows.append([squash(html.unescape(re.sub(r"<[^>]+>", " ", c))) for c in cells])
     return rows
-
-
-def pdf_text(pdf: Path) -> str:
-    done = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return squash(done.stdout)
 
 
 def tree(folder: Path) -> set[Path]:
