@@ -1,7 +1,7 @@
 """Helpers for ``test_batch.py``: synthetic responses, running the CLI, reading the output tree.
 
 Nothing here renders anything by itself; the tests run the real ``xmkit`` console script (or
-``xmkit.batch.run_batch``) on real kernels and inspect the files it leaves behind.
+``xmkit.batch.run.run_batch``) on real kernels and inspect the files it leaves behind.
 """
 
 from __future__ import annotations

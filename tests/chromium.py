@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from xmkit.pdf import CHROMIUM_ARGS
+from xmkit.render.pdf import CHROMIUM_ARGS
 
 CHROMIUM = "/usr/bin/chromium"
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "require_chromium"]

@@ -48,8 +48,8 @@ from batch_helpers import (
 )
 
 import xmkit
-from xmkit.batch import run_batch
-from xmkit.paths import WINDOWS_RESERVED
+from xmkit.batch.run import run_batch
+from xmkit.io.paths import WINDOWS_RESERVED
 
 pytestmark = pytest.mark.slow
 

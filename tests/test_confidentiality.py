@@ -28,9 +28,9 @@ import pytest
 from batch_helpers import pdf_text
 
 import xmkit
-from xmkit import report as xr
-from xmkit.batch import run_batch
+from xmkit.batch.run import run_batch
 from xmkit.cli import build_parser
+from xmkit.report import sections as xr
 
 pytestmark = pytest.mark.slow
 

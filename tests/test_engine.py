@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from xmkit import engine
-from xmkit.render import execute, notebook_to_html, report_parameters
+from xmkit.render import engine
+from xmkit.render.execute import execute, notebook_to_html, report_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assessments" / "example" / "responses.csv"

@@ -11,10 +11,10 @@ import pingouin
 import pytest
 from matplotlib.figure import Figure
 
+from xmkit.analysis.linkage import fisher_ci, linkage, linkage_pairs, strongest_lag, t_quantile
 from xmkit.errors import XmkitError
-from xmkit.evidence_charts import lag_chart, linkage_scatter
-from xmkit.linkage import fisher_ci, linkage, linkage_pairs, strongest_lag, t_quantile
-from xmkit.metrics import load_metrics
+from xmkit.io.metrics import load_metrics
+from xmkit.report.evidence_charts import lag_chart, linkage_scatter
 
 ROOT = Path(__file__).resolve().parents[1]
 

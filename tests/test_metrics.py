@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from xmkit.errors import XmkitError
-from xmkit.metrics import (
+from xmkit.io.metrics import (
     load_metrics,
     metrics_from_answers,
     nps,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import xmkit
-from xmkit.batch import run_batch
+from xmkit.batch.run import run_batch
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assessments" / "example"
 

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xmkit
+from xmkit.analysis.score import perception_gaps, score
 from xmkit.cli import main
 from xmkit.errors import Problem
-from xmkit.responses import read_responses
-from xmkit.score import perception_gaps, score
+from xmkit.io.responses import read_responses
 
 FRAMEWORK = xmkit.load_framework()
 QIDS = FRAMEWORK.question_ids

@@ -27,7 +27,7 @@ from chromium import require_chromium
 
 import xmkit
 from xmkit.framework import Framework
-from xmkit.questionnaire import DONT_KNOW, FORMATS, template_columns
+from xmkit.io.questionnaire import DONT_KNOW, FORMATS, template_columns
 
 BUNDLED = Path(xmkit.__file__).parent / "frameworks" / "ex_cx_alignment.yaml"
 QUESTION_TYPES = {"MC:SingleAnswer:Vertical", "TE:SingleLine", "TE:Essay", "DB"}
@@ -390,7 +390,7 @@ def test_html_questionnaire_escapes_every_text(run_cli, tmp_path):
 
 def test_html_questionnaire_prints_each_category_from_a_new_page(run_cli, tmp_path, framework):
     require_chromium()
-    from xmkit.pdf import html_to_pdf
+    from xmkit.render.pdf import html_to_pdf
 
     pdf = html_to_pdf(write_html(run_cli, tmp_path), tmp_path / "questionnaire.pdf")
     text = subprocess.run(

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from xmkit.recommend import recommend
+from xmkit.analysis.recommend import recommend
 
 
 def _scores(p1: float, p2: float, p3: float) -> pd.DataFrame:

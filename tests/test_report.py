@@ -21,8 +21,8 @@ import pytest
 from batch_helpers import pdf_text, squash
 
 import xmkit
-from xmkit.recommend import recommend
-from xmkit.render import render_report, report_folder
+from xmkit.analysis.recommend import recommend
+from xmkit.render.execute import render_report, report_folder
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import xmkit
-from xmkit.assessment import load_assessment
-from xmkit.render import render_report
-from xmkit.waves import compare_waves
+from xmkit.analysis.waves import compare_waves
+from xmkit.io.assessment import load_assessment
+from xmkit.render.execute import render_report
 
 pytestmark = pytest.mark.slow
 
@@ -120,8 +120,8 @@ def test_unit_report_renders_with_the_units_own_figures(tmp_path: Path):
 
 
 def test_sections_escape_input_text_and_are_empty_without_inputs():
-    from xmkit import report as xr
-    from xmkit.metrics import load_metrics
+    from xmkit.io.metrics import load_metrics
+    from xmkit.report import sections as xr
 
     metrics = load_metrics(EXAMPLE / "metrics.csv")
     metrics["metric"] = metrics["metric"].replace("engagement", "<i>engagement</i>")

@@ -14,7 +14,7 @@ import pytest
 import xmkit
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework
-from xmkit.responses import load_responses, read_responses
+from xmkit.io.responses import load_responses, read_responses
 
 META = ["respondent_id", "unit", "role"]
 QUALTRICS_META = [

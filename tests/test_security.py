@@ -32,15 +32,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xmkit
-from xmkit import report as xr
-from xmkit.assessment import load_assessment
-from xmkit.batch import unique_slugs
+from xmkit.batch.run import unique_slugs
 from xmkit.cli import main
 from xmkit.framework import parse_framework
-from xmkit.iorw import FORMULA_PREFIXES, neutralize, write_table
-from xmkit.limits import load_yaml
-from xmkit.paths import MAX_SLUG, WINDOWS_RESERVED, slugify
-from xmkit.render import notebook_to_html, render_report, report_folder
+from xmkit.io.assessment import load_assessment
+from xmkit.io.iorw import FORMULA_PREFIXES, neutralize, write_table
+from xmkit.io.limits import load_yaml
+from xmkit.io.paths import MAX_SLUG, WINDOWS_RESERVED, slugify
+from xmkit.render.execute import notebook_to_html, render_report, report_folder
+from xmkit.report import sections as xr
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -480,7 +480,7 @@ def test_cells_that_look_like_code_are_data_never_evaluated(tmp_path, make_wide)
     data["comment"] = [c.format(marker=marker) for c in CODE_CELLS]
     path = tmp_path / "responses.csv"
     data.to_csv(path, index=False)
-    loaded = xmkit.responses.read_responses(path)
+    loaded = xmkit.io.responses.read_responses(path)
     assert [p.row for p in loaded.problems] == list(range(2, 2 + len(CODE_CELLS)))
     assert all("answer not a number" in p.message for p in loaded.problems)
     assert not marker.exists()

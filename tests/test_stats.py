@@ -6,7 +6,7 @@ import pingouin
 import pytest
 
 import xmkit
-from xmkit.stats import cronbach_alpha, pairwise_cov, rwg_j, to_index
+from xmkit.analysis.stats import cronbach_alpha, pairwise_cov, rwg_j, to_index
 
 
 def _survey(n: int, k: int, seed: int, missing: float = 0.05) -> pd.DataFrame:

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import xmkit
+from xmkit.analysis.recommend import recommend
+from xmkit.analysis.targets import apply_targets, parse_targets, target_gaps
 from xmkit.errors import XmkitError
-from xmkit.recommend import recommend
-from xmkit.targets import apply_targets, parse_targets, target_gaps
 
 
 def _scores(p1: float, p2: float, p3: float, **group) -> pd.DataFrame:

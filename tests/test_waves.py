@@ -30,8 +30,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import xmkit
-from xmkit.evidence_charts import trend_chart, wave_chart
-from xmkit.waves import compare_waves, trend
+from xmkit.analysis.waves import compare_waves, trend
+from xmkit.report.evidence_charts import trend_chart, wave_chart
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["respondent_id", "unit", "role", "a1", "a2", "a3", "c1"]

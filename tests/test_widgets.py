@@ -29,7 +29,7 @@ import pytest
 
 import xmkit
 from xmkit.framework import Framework
-from xmkit.questionnaire import template_columns
+from xmkit.io.questionnaire import template_columns
 from xmkit.widgets import SelfAssessment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,18 +1,28 @@
 """xmkit: measure how well an organization aligns employee and customer experience.
 
-The public API is small: load a framework and responses, validate, score, recommend.
+The public API is small: load a framework and responses, validate, score, recommend, render.
+Names are imported on first use, so ``import xmkit`` stays light (no pandas, papermill or
+multiprocessing until a function needs them).
 """
 
+from importlib import import_module
 from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
-from xmkit.batch import run_batch
-from xmkit.errors import Problem, XmkitError
-from xmkit.framework import Framework, load_framework
-from xmkit.recommend import recommend
-from xmkit.render import render_report
-from xmkit.responses import load_responses
-from xmkit.score import perception_gaps, score
-from xmkit.validate import validate
+# public name -> module that defines it, in pipeline order
+_PUBLIC = {
+    "Problem": "xmkit.errors",
+    "XmkitError": "xmkit.errors",
+    "Framework": "xmkit.framework",
+    "load_framework": "xmkit.framework",
+    "load_responses": "xmkit.io.responses",
+    "validate": "xmkit.analysis.validate",
+    "score": "xmkit.analysis.score",
+    "perception_gaps": "xmkit.analysis.score",
+    "recommend": "xmkit.analysis.recommend",
+    "render_report": "xmkit.render.execute",
+    "run_batch": "xmkit.batch.run",
+}
 
 __all__ = [
     "Framework",
@@ -28,3 +38,25 @@ __all__ = [
     "validate",
 ]
 __version__ = version("xmkit")
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from xmkit.analysis.recommend import recommend
+    from xmkit.analysis.score import perception_gaps, score
+    from xmkit.analysis.validate import validate
+    from xmkit.batch.run import run_batch
+    from xmkit.errors import Problem, XmkitError
+    from xmkit.framework import Framework, load_framework
+    from xmkit.io.responses import load_responses
+    from xmkit.render.execute import render_report
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'xmkit' has no attribute {name!r}")
+    value = getattr(import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.recommend import recommend
+from xmkit.analysis.score import perception_gaps, score
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.iorw import write_table
-from xmkit.questionnaire import FORMATS, write_questionnaire
-from xmkit.recommend import recommend
-from xmkit.responses import read_responses
-from xmkit.score import perception_gaps, score
+from xmkit.io.iorw import write_table
+from xmkit.io.questionnaire import FORMATS, write_questionnaire
+from xmkit.io.responses import read_responses
 from xmkit.startup import skip_slow_imports
 
 MAX_PRINTED_PROBLEMS = 200
@@ -435,8 +435,8 @@ def _cmd_questionnaire(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from xmkit.assessment import load_assessment
-    from xmkit.render import parse_formats, render_report
+    from xmkit.io.assessment import load_assessment
+    from xmkit.render.execute import parse_formats, render_report
 
     formats = parse_formats(args.format)
     responses, client, period = args.file, args.client, args.period or ""
@@ -503,8 +503,8 @@ def _check_evidence(
 ) -> None:
     """Clear errors about the metrics and the previous wave before a kernel starts."""
     if metrics:
-        from xmkit.linkage import _metric_name
-        from xmkit.metrics import load_metrics
+        from xmkit.analysis.linkage import _metric_name
+        from xmkit.io.metrics import load_metrics
 
         table = load_metrics(metrics)
         problems = []
@@ -523,7 +523,7 @@ def _check_evidence(
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from xmkit.batch import run_batch
+    from xmkit.batch.run import run_batch
 
     results = run_batch(
         args.file,

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.limits import load_yaml
+from xmkit.io.limits import load_yaml
 
 DEFAULT_FRAMEWORK = "ex_cx_alignment.yaml"
 

@@ -29,10 +29,10 @@ import pandas as pd
 
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.iorw import atomic_path, neutralize
-from xmkit.paths import slugify
-from xmkit.questionnaire import DONT_KNOW, template_columns
-from xmkit.responses import _AnswerParser, _norm
+from xmkit.io.iorw import atomic_path, neutralize
+from xmkit.io.paths import slugify
+from xmkit.io.questionnaire import DONT_KNOW, template_columns
+from xmkit.io.responses import _AnswerParser, _norm
 
 DONT_KNOW_VALUE = 0
 """The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing."""
@@ -281,7 +281,7 @@ class SelfAssessment:
         definitions as the report (practice = mean of its questions, category = mean of its
         practices).
         """
-        from xmkit.score import score
+        from xmkit.analysis.score import score
 
         row = {"respondent_id": self.respondent.value, "unit": "-", "role": "-"}
         for qid, value in self.answers().items():
@@ -291,7 +291,7 @@ class SelfAssessment:
         return cats.reindex([c.name for c in self.framework.categories]).astype(float)
 
     def _chart_png(self) -> bytes:
-        from xmkit.charts import figure_axes
+        from xmkit.report.charts import figure_axes
 
         fw = self.framework
         scores = self.category_scores()
@@ -383,7 +383,7 @@ class SelfAssessment:
         survey respondents (5 by default), so the report is rendered with a minimum of 1 and is
         for internal use only.
         """
-        from xmkit.render import render_report
+        from xmkit.render.execute import render_report
 
         self.save()
         paths = render_report(

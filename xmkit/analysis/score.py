@@ -19,9 +19,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from xmkit.framework import Framework, load_framework
-from xmkit.responses import wide_from_long
-from xmkit.stats import (
+from xmkit.analysis.stats import (
     alpha_from_cov,
     bootstrap_means,
     cov_from_parts,
@@ -29,6 +27,8 @@ from xmkit.stats import (
     rwg_j,
     to_index,
 )
+from xmkit.framework import Framework, load_framework
+from xmkit.io.responses import wide_from_long
 
 LEVELS = ("overall", "category", "practice", "question")
 COLUMNS = [

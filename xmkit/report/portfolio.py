@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from xmkit import charts, evidence_charts
 from xmkit.framework import Framework, load_framework
-from xmkit.report import _num, _section, _table, esc, figure
+from xmkit.report import charts, evidence_charts
+from xmkit.report.sections import _num, _section, _table, esc, figure
 
 HEATMAP_EDGE = 25  # above twice this many units the heatmap shows the top and bottom only
 

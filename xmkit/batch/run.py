@@ -32,20 +32,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from xmkit.assessment import load_assessment
-from xmkit.engine import DEFAULT_RECYCLE_AFTER, pool
+from xmkit.analysis.score import score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.iorw import atomic_write_bytes, write_table
-from xmkit.paths import slugify
-from xmkit.render import (
+from xmkit.io.assessment import load_assessment
+from xmkit.io.iorw import atomic_write_bytes, write_table
+from xmkit.io.paths import slugify
+from xmkit.io.responses import read_responses
+from xmkit.render.engine import DEFAULT_RECYCLE_AFTER, pool
+from xmkit.render.execute import (
     parse_formats,
     render_notebook,
     report_parameters,
     template_path,
 )
-from xmkit.responses import read_responses
-from xmkit.score import score
 from xmkit.startup import skip_slow_imports
 
 MANIFEST = "manifest.json"
@@ -328,7 +328,7 @@ def _worker_printer():
     """One Chromium per worker process, reused for every PDF it prints."""
     global _PRINTER
     if _PRINTER is None:
-        from xmkit.pdf import PdfPrinter
+        from xmkit.render.pdf import PdfPrinter
 
         _PRINTER = PdfPrinter().__enter__()
         _at_worker_exit(lambda: _PRINTER.__exit__(None, None, None))

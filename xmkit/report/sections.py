@@ -21,12 +21,12 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from xmkit import charts
+from xmkit.analysis.recommend import recommend
+from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.recommend import recommend
-from xmkit.responses import load_responses
-from xmkit.score import gaps_from_scores, score
+from xmkit.io.responses import load_responses
+from xmkit.report import charts
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "xmkit"}
 INK = "#1f2a35"  # the page's text colour (report.css --ink)
@@ -67,16 +67,16 @@ class ReportContext:
     max_lag: int = 3
     period_name: str = "period"
     linkage: pd.DataFrame | None = None
-    """:func:`xmkit.linkage.linkage` of ``ex[0]`` and ``cx[0]`` (whole-organization reports)."""
+    """EX-CX :func:`~xmkit.analysis.linkage.linkage` (whole-organization reports)."""
     other_links: list[pd.Series] = field(default_factory=list)
     """The strongest within-unit lag of every other EX x CX pair."""
     waves: pd.DataFrame | None = None
-    """:func:`xmkit.waves.compare_waves` of this scope against the previous wave, or None."""
+    """This scope against the previous wave (:func:`~xmkit.analysis.waves.compare_waves`)."""
     unit_waves: pd.DataFrame | None = None
     """Overall change per business unit (whole-organization reports only)."""
     previous_period: str = ""
     targets: pd.DataFrame | None = None
-    """Target score per practice (:func:`xmkit.targets.parse_targets`), or None."""
+    """Target score per practice (:func:`xmkit.analysis.targets.parse_targets`), or None."""
     target_gaps: pd.DataFrame | None = None
 
     @property
@@ -166,7 +166,7 @@ def prepare(
     if isinstance(targets, str):
         targets = _json_targets(targets)
     if targets:
-        from xmkit.targets import apply_targets, parse_targets, target_gaps
+        from xmkit.analysis.targets import apply_targets, parse_targets, target_gaps
 
         target_table = parse_targets(targets, framework)
         gap_table = target_gaps(scores, target_table, framework)
@@ -227,8 +227,8 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
-    from xmkit.linkage import _metric_name, linkage, strongest_lag
-    from xmkit.metrics import load_metrics
+    from xmkit.analysis.linkage import _metric_name, linkage, strongest_lag
+    from xmkit.io.metrics import load_metrics
 
     table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
     ex_names = [_metric_name(table, n) for n in _names(ex, "engagement")]
@@ -255,7 +255,7 @@ def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
     """Change since the previous wave for this scope (and per unit for an organization)."""
     if previous is None or (isinstance(previous, str | Path) and not str(previous).strip()):
         return {}
-    from xmkit.waves import compare_waves
+    from xmkit.analysis.waves import compare_waves
 
     before = (
         previous
@@ -658,8 +658,8 @@ def evidence(ctx: ReportContext) -> str:
     """Does the EX metric lead the CX metric across this client's units? ("" without metrics)."""
     if ctx.metrics is None:
         return ""
-    from xmkit import evidence_charts
-    from xmkit.linkage import strongest_lag
+    from xmkit.analysis.linkage import strongest_lag
+    from xmkit.report import evidence_charts
 
     ex, cx, per = ctx.ex[0], ctx.cx[0], ctx.period_name
     if ctx.unit:
@@ -768,7 +768,7 @@ def progress(ctx: ReportContext) -> str:
     """Change since the previous wave, with intervals ("" without a previous wave)."""
     if ctx.waves is None:
         return ""
-    from xmkit import evidence_charts
+    from xmkit.report import evidence_charts
 
     title, before = progress_title(ctx), ctx.previous_period or "the previous assessment"
     waves = ctx.waves

@@ -17,8 +17,8 @@ import math
 
 import pandas as pd
 
+from xmkit.analysis.score import COLUMNS
 from xmkit.framework import Framework, load_framework
-from xmkit.score import COLUMNS
 
 RECOMMEND_COLUMNS = [
     "priority",

@@ -28,10 +28,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from xmkit.analysis.recommend import RECOMMEND_COLUMNS
+from xmkit.analysis.score import COLUMNS
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.recommend import RECOMMEND_COLUMNS
-from xmkit.score import COLUMNS
 
 TARGET_COLUMNS = ["category_id", "practice_id", "target_score", "kind", "source"]
 GAP_COLUMNS = [

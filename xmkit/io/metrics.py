@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.responses import read_table
+from xmkit.io.responses import read_table
 
 METRIC_COLUMNS = ["unit", "period", "metric", "value", "t"]
 SYNONYMS: dict[str, tuple[str, ...]] = {

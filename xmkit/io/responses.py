@@ -29,7 +29,7 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.limits import check_file_size, check_rows, check_unpacked_size, max_rows
+from xmkit.io.limits import check_file_size, check_rows, check_unpacked_size, max_rows
 
 META = ("respondent_id", "unit", "role")
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -527,7 +527,7 @@ def read_table(
 ) -> tuple[pd.DataFrame, dict | None]:
     """Read any supported file: the table and, for a Qualtrics export, each column's text.
 
-    The size limit (:mod:`xmkit.limits`) is checked before anything is read, the row limit
+    The size limit (:mod:`xmkit.io.limits`) is checked before anything is read, the row limit
     while reading; files that are no table at all (PDF, an encrypted workbook, a workbook with
     a .csv name) are named as such.
     """

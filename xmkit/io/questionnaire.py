@@ -20,8 +20,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from xmkit.framework import Framework
-from xmkit.iorw import atomic_path, safe_cells
-from xmkit.responses import META
+from xmkit.io.iorw import atomic_path, safe_cells
+from xmkit.io.responses import META
 
 FORMATS = ("csv", "xlsx", "qualtrics", "html")
 TEMPLATE_ROWS = 1000

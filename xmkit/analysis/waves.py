@@ -8,7 +8,7 @@
   up to practices, categories and overall exactly as the scores do. The waves are independent
   samples (different respondents, ids not matched), so the difference's variance is the sum of
   the two; groups above ``max_resample`` respondents use the m-out-of-n bootstrap as
-  :func:`xmkit.stats.bootstrap_means` does;
+  :func:`xmkit.analysis.stats.bootstrap_means` does;
 * confidentiality: a group with fewer respondents than the minimum group size in *either* wave
   (or absent from one) gets no numbers at all (``suppressed=True``), since a change would
   reveal the small wave's score.
@@ -21,10 +21,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from xmkit.analysis.score import score
+from xmkit.analysis.stats import bootstrap_means, percentile_interval
 from xmkit.framework import Framework, load_framework
-from xmkit.responses import wide_from_long
-from xmkit.score import score
-from xmkit.stats import bootstrap_means, percentile_interval
+from xmkit.io.responses import wide_from_long
 
 WAVE_COLUMNS = [
     "level",

@@ -24,12 +24,13 @@ from queue import Empty
 from jupyter_core.utils import run_sync
 
 WARMUP = (
-    "import xmkit, xmkit.report, xmkit.portfolio, numpy, pandas, seaborn, matplotlib.pyplot\n"
-    "from xmkit.kernel import kernel_snapshot\n"
+    "import xmkit.report.sections, xmkit.report.portfolio\n"
+    "import numpy, pandas, seaborn, matplotlib.pyplot\n"
+    "from xmkit.render.kernel import kernel_snapshot\n"
     "kernel_snapshot()\n"
     "%reset -f"
 )
-RESET = "from xmkit.kernel import kernel_reset\nkernel_reset({cwd!r})"
+RESET = "from xmkit.render.kernel import kernel_reset\nkernel_reset({cwd!r})"
 DEFAULT_RECYCLE_AFTER = 50
 
 

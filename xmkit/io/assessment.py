@@ -117,8 +117,8 @@ def _check_inputs(assessment: Assessment, path: Path) -> None:
         if file is not None and not file.is_file()
     ]
     if assessment.targets:
+        from xmkit.analysis.targets import parse_targets
         from xmkit.framework import load_framework
-        from xmkit.targets import parse_targets
 
         try:
             parse_targets(assessment.targets, load_framework(assessment.framework_path), str(path))

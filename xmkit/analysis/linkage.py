@@ -1,7 +1,7 @@
 """Does EX lead CX here? Lagged correlations between an EX and a CX metric across units.
 
 For a lag ``k`` the data are the *pairs* (unit u, period t) where the unit has the EX metric in
-period t and the CX metric in period t + k (``t`` as :mod:`xmkit.metrics` numbers periods). Two
+period t and the CX metric in period t + k (``t`` as :mod:`xmkit.io.metrics` numbers periods). Two
 readings of the same pairs answer different questions:
 
 * **between** units — does a unit with higher EX also have higher CX ``k`` periods later? Each
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.metrics import period_index
+from xmkit.io.metrics import period_index
 
 LINKAGE_COLUMNS = [
     "ex",
@@ -163,7 +163,7 @@ def linkage_pairs(
     kind: str = "pairs",
     remove_period_means: bool = False,
 ) -> pd.DataFrame:
-    """The data behind one lag: the points of :func:`xmkit.evidence_charts.linkage_scatter`.
+    """The data behind one lag: the points of :func:`xmkit.report.evidence_charts.linkage_scatter`.
 
     ``kind="pairs"``: one row per pair (``unit, t, period, cx_period, ex, cx``) — EX in
     ``period``, CX in ``cx_period`` = ``lag`` periods later. ``"between"``: one row per unit
@@ -278,7 +278,7 @@ def linkage(
     """Correlation of EX in period t with CX in period t + k, for k = ``min_lag``..``max_lag``.
 
     ``metrics`` is a tidy table ``unit, period, metric, value`` (optionally ``t``), as
-    :func:`xmkit.metrics.load_metrics` returns; ``ex`` and ``cx`` name two of its metrics.
+    :func:`xmkit.io.metrics.load_metrics` returns; ``ex`` and ``cx`` name two of its metrics.
     Returns one row per lag and kind (``between``, ``within``; defined in the module
     docstring) with ``r``, its ``level`` CI (``ci_low``, ``ci_high``), ``n_units`` (units that
     contribute), ``n_pairs`` (unit-period pairs used) and ``ci_method``. ``r`` is NaN with fewer

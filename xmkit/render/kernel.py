@@ -1,4 +1,4 @@
-"""Helpers that run inside a warm kernel (see :mod:`xmkit.engine`); light to import."""
+"""Helpers that run inside a warm kernel (see :mod:`xmkit.render.engine`); light to import."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from xmkit.errors import Problem
 from xmkit.framework import Framework, load_framework
-from xmkit.responses import read_responses
+from xmkit.io.responses import read_responses
 
 
 def validate(path: str | Path, framework: Framework | None = None) -> list[Problem]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import load_framework
-from xmkit.paths import slugify
+from xmkit.io.paths import slugify
 
 logger = logging.getLogger("xmkit")
 FORMATS = ("html", "pdf", "ipynb")
@@ -34,8 +34,7 @@ def template_path(name: str = "report.ipynb") -> Path:
     """A notebook template: ``XMKIT_TEMPLATES``, else the installed or checked-out copy."""
     candidates = [
         Path(os.environ["XMKIT_TEMPLATES"]) / name if os.environ.get("XMKIT_TEMPLATES") else None,
-        Path(str(resources.files("xmkit") / "templates" / name)),
-        Path(__file__).resolve().parents[1] / "templates" / name,
+        Path(str(resources.files("xmkit.notebooks") / name)),
     ]
     for candidate in candidates:
         if candidate and candidate.exists():
@@ -44,7 +43,7 @@ def template_path(name: str = "report.ipynb") -> Path:
         Problem(
             name,
             "report template not found",
-            expected="templates/report.ipynb in the xmkit checkout",
+            expected="a notebook in xmkit/notebooks/ (reinstall xmkit)",
         )
     )
 
@@ -66,7 +65,7 @@ def notebook_to_html(notebook, title: str) -> str:
         for output in cell.get("outputs", []):
             if output.get("output_type") in {"display_data", "execute_result"}:
                 parts.append(output.get("data", {}).get("text/html", ""))
-    css = (resources.files("xmkit") / "static" / "report.css").read_text(encoding="utf-8")
+    css = (resources.files("xmkit.report") / "static" / "report.css").read_text(encoding="utf-8")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -96,7 +95,8 @@ def execute(
 ):
     """Run a notebook with papermill and return it executed.
 
-    ``engine="xmkit"`` runs it on a warm kernel (:mod:`xmkit.engine`); ``None`` is papermill's
+    ``engine="xmkit"`` runs it on a warm kernel (:mod:`xmkit.render.engine`); ``None`` is
+    papermill's
     own engine, a fresh kernel per notebook. A failing cell becomes an :class:`XmkitError`; a
     kernel that dies or hangs is replaced and the notebook retried once.
     """
@@ -167,7 +167,7 @@ def render_notebook(
     """Execute ``template`` and write ``<folder>/<name>.<format>`` for each format, atomically.
 
     Everything is made in a temporary folder inside ``folder`` and moved into place only when
-    every format succeeded. ``printer`` is an open :class:`xmkit.pdf.PdfPrinter` to reuse.
+    every format succeeded. ``printer`` is an open :class:`xmkit.render.pdf.PdfPrinter` to reuse.
     """
     import nbformat  # slow to import (JSON schemas): only when rendering
 
@@ -186,7 +186,7 @@ def render_notebook(
             if printer is not None:
                 printer.print(page, work / f"{name}.pdf")
             else:
-                from xmkit.pdf import html_to_pdf
+                from xmkit.render.pdf import html_to_pdf
 
                 html_to_pdf(page, work / f"{name}.pdf")
         written = {}
@@ -259,7 +259,7 @@ def render_report(
 
     Returns the written paths by format. The executed ``.ipynb`` holds intermediate data and is
     for internal use; it is written only when asked for. ``printer`` is an open
-    :class:`xmkit.pdf.PdfPrinter` to reuse across reports. ``options`` are those of
+    :class:`xmkit.render.pdf.PdfPrinter` to reuse across reports. ``options`` are those of
     :func:`report_parameters`: ``period``, ``framework``, ``min_group_size``, ``seed``,
     ``include_comments`` (comments of groups at the minimum size), and ``metrics`` (with
     ``ex``, ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and

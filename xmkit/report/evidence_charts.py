@@ -1,7 +1,8 @@
 """Charts for the evidence sections: EX-CX linkage by lag, its scatter, wave change and trend.
 
-Like :mod:`xmkit.charts`, every function takes tidy data and returns a matplotlib Figure made
-with :func:`xmkit.charts.figure_axes` (no pyplot state); categories keep the framework's colours.
+Like :mod:`xmkit.report.charts`, every function takes tidy data and returns a matplotlib Figure made
+with :func:`xmkit.report.charts.figure_axes` (no pyplot state); categories keep the framework's
+colours.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from xmkit.charts import PLAIN_TEXT, figure_axes
+from xmkit.analysis.linkage import linkage_pairs
 from xmkit.framework import Framework
-from xmkit.linkage import linkage_pairs
+from xmkit.report.charts import PLAIN_TEXT, figure_axes
 
 KIND_COLORS = {"between": "#9A9A9A", "within": "#1F4E79"}
 KIND_LABELS = {"between": "between units", "within": "within units (vs own average)"}
@@ -123,7 +124,7 @@ def linkage_scatter(
 def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
     """Change of the overall and category scores since the previous wave, with 95% CIs.
 
-    ``compare_df`` is :func:`xmkit.waves.compare_waves` output for one group.
+    ``compare_df`` is :func:`xmkit.analysis.waves.compare_waves` output for one group.
     """
     rows = compare_df[compare_df["level"].isin(["overall", "category"])]
     order = ["Overall", *[c.name for c in framework.categories]]
@@ -175,7 +176,7 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
 
 @PLAIN_TEXT
 def trend_chart(trend_df: pd.DataFrame, by: str = "unit") -> Figure:
-    """Each unit's overall score across waves (:func:`xmkit.waves.trend` output)."""
+    """Each unit's overall score across waves (:func:`xmkit.analysis.waves.trend` output)."""
     shown = trend_df.dropna(subset=["score"])
     fig, ax = figure_axes(8, 4.2)
     if shown.empty:

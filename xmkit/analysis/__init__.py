@@ -1,0 +1,1 @@
+"""Analysis on tidy tables: statistics, scores, next steps, targets, EX-CX linkage and waves."""

@@ -1,0 +1,1 @@
+"""Batch rendering: one report per business unit plus a portfolio, with resume and clean-up."""

@@ -1,0 +1,1 @@
+"""Reading and writing: response files, metrics, questionnaires, safe paths and atomic writes."""

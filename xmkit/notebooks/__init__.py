@@ -1,0 +1,1 @@
+"""The packaged notebooks (report, portfolio, self-assessment); ``templates/`` holds the same."""

@@ -1,0 +1,1 @@
+"""Turning notebooks into reports: papermill execution, the warm-kernel engine, PDF printing."""

@@ -1,0 +1,1 @@
+"""The client report's content: report context and sections, charts, the portfolio page."""
