@@ -298,7 +298,7 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
 
 
 def _is_assessment(path: Path) -> bool:
-    return path.is_dir() or path.suffix.lower() in {".yaml", ".yml"}
+    return (path / "assessment.yaml").is_file() or path.suffix.lower() in {".yaml", ".yml"}
 
 
 def _use_assessment(args: argparse.Namespace) -> None:
