@@ -56,7 +56,11 @@ def _environment() -> jinja2.Environment:
 
 
 def render(template: str, /, **view: Any) -> Markup:
-    """``templates/<template>`` filled in with ``view`` (plain values, escaped as they go in)."""
+    """``templates/<template>`` filled in with ``view`` (plain values, escaped as they go in).
+
+    The result is :class:`~markupsafe.Markup` (a ``str``), so another template inserts it as
+    HTML rather than escaping it again.
+    """
     return Markup(_environment().get_template(template).render(**view))
 
 
