@@ -41,11 +41,15 @@ def test_wheel_installed_away_from_the_checkout_renders_a_report(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "XMKIT_TEMPLATES"}}
     wheels, target, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
     work.mkdir()
+    # Built from a copy: setuptools writes build/ and *.egg-info/ next to the sources.
+    source = tmp_path / "source"
+    skip = shutil.ignore_patterns(".*", "build", "reports", "*.egg-info", "__pycache__", "bench")
+    shutil.copytree(ROOT, source, ignore=skip)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     # No build isolation: the venv's setuptools builds it, so the test needs no network.
     run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
-        ROOT,
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
+        work,
         env,
     )
     (wheel,) = wheels.glob("xmkit-*.whl")
@@ -54,7 +58,9 @@ def test_wheel_installed_away_from_the_checkout_renders_a_report(tmp_path):
         assert (target / "xmkit" / "notebooks" / name).read_bytes() == (
             ROOT / "templates" / name
         ).read_bytes()
-    assert (target / "xmkit" / "report" / "templates" / "page.html.j2").is_file()
+    report = target / "xmkit" / "report"
+    for name in ("templates/page.html.j2", "templates/sections/cover.html.j2", "static/report.css"):
+        assert (report / name).is_file(), name
 
     env["PYTHONPATH"] = str(target)
     where = run([sys.executable, "-c", "import xmkit; print(xmkit.__file__)"], work, env)
@@ -67,7 +73,7 @@ def test_wheel_installed_away_from_the_checkout_renders_a_report(tmp_path):
     cli = [sys.executable, "-m", "xmkit.cli", "report", str(assessment)]
     run([*cli, "-o", str(work / "out"), "--format", "html"], work, env)
     (page,) = (work / "out").rglob("report.html")
-    source = page.read_text(encoding="utf-8")
-    assert "Executive summary" in source and "Made with xmkit." in source
-    assert '<figure class="chart"><img src="data:image/svg+xml;base64,' in source
+    shown = page.read_text(encoding="utf-8")
+    assert "Executive summary" in shown and "Made with xmkit." in shown
+    assert '<figure class="chart"><img src="data:image/svg+xml;base64,' in shown
     assert not list((work / "out").rglob("report.pdf"))
