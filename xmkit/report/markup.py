@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-__all__ = ["page", "render", "section", "stylesheet"]
+__all__ = ["page", "render", "section", "snippet", "stylesheet"]
 
 _LINE_BREAK = re.compile(r"\n[ \t]*")
 
@@ -62,6 +62,11 @@ def render(template: str, /, **view: Any) -> Markup:
     HTML rather than escaping it again.
     """
     return Markup(_environment().get_template(template).render(**view))
+
+
+def snippet(template: str, macro: str, /, **view: Any) -> str:
+    """One macro of ``templates/<template>``: a small piece of HTML, e.g. an ipywidgets value."""
+    return str(getattr(_environment().get_template(template).module, macro)(**view))
 
 
 @functools.cache
