@@ -81,10 +81,10 @@ def page(title: str, body: str, css: str = "report.css", footer: str = "Made wit
     ``body`` is HTML made by our templates (sections or the questionnaire); ``title`` and
     ``footer`` are text and get escaped.
     """
-    return (
-        render("page.html.j2", title=title, css=stylesheet(css), body=Markup(body), footer=footer)
-        + "\n"
-    )
+    # The stylesheet is our own package file and ``body`` our templates' output: both are
+    # inserted as they are; only ``title`` and ``footer`` are escaped.
+    view = {"title": title, "css": Markup(stylesheet(css)), "body": Markup(body), "footer": footer}
+    return _environment().get_template("page.html.j2").render(**view) + "\n"
 
 
 def section(key: str) -> Callable[[Callable[..., dict | None]], Callable[..., str]]:
