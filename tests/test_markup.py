@@ -111,3 +111,16 @@ def test_python_sources_hold_almost_no_html_tags():
     ]
     assert len(lines) <= 5, "\n".join(lines)
     assert all(line.startswith("xmkit/render/pdf.py") for line in lines), "\n".join(lines)
+
+
+@pytest.mark.parametrize("answer", [2, 5], ids=["one-respondent", "all-at-top-level"])
+def test_every_section_renders_for_a_single_self_assessment(make_wide, framework, answer):
+    """A self-assessment: one respondent, minimum group size 1, no role gaps; at the top
+    level there are no next steps at all."""
+    data = make_wide(n=1).astype({q: float for q in framework.question_ids})
+    data[framework.question_ids] = float(answer)
+    ctx = xr.prepare(data, "Solo", min_group_size=1, n_boot=0, include_comments=True)
+    page = "".join(getattr(xr, name)(ctx) for name in REPORT_SECTIONS)
+    assert "No two roles with enough responses differ" in page
+    if answer == 5:
+        assert "Every practice is at the top level" in page

@@ -588,8 +588,9 @@ def roles(ctx: ReportContext) -> dict:
             f"Category scores as each role sees them (roles with {ctx.fewer()} are not shown).",
             "Scores by role",
         )
-    flagged = ctx.gaps[ctx.gaps["flagged"]].copy()
-    flagged["size"] = flagged["gap"].abs()
+    flagged = ctx.gaps[ctx.gaps["flagged"]]
+    if len(flagged):
+        flagged = flagged.assign(size=flagged["gap"].abs()).sort_values("size", ascending=False)
     return {
         "title": title,
         "chart": chart,
@@ -604,7 +605,7 @@ def roles(ctx: ReportContext) -> dict:
                 "score_b": f"{r.score_b:.2f}",
                 "gap": f"{r.gap:+.2f}",
             }
-            for r in flagged.sort_values("size", ascending=False).itertuples()
+            for r in flagged.itertuples()
         ],
     }
 
@@ -879,7 +880,7 @@ def next_steps(ctx: ReportContext) -> dict:
         return _withheld(ctx, title)
     roadmap = ctx.framework.roadmap
     horizons = []
-    for horizon in roadmap.horizons:
+    for horizon in roadmap.horizons if not ctx.steps.empty else ():
         steps = ctx.steps[ctx.steps["horizon"] == horizon.name]
         if len(steps):
             horizons.append(
