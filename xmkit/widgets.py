@@ -15,7 +15,6 @@ can be driven from a browser in tests.
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import os
 import secrets
@@ -26,6 +25,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
@@ -33,23 +33,18 @@ from xmkit.io.iorw import atomic_path, neutralize
 from xmkit.io.paths import slugify
 from xmkit.io.questionnaire import DONT_KNOW, template_columns
 from xmkit.io.responses import _AnswerParser, _norm
+from xmkit.report.markup import snippet, stylesheet
 
 DONT_KNOW_VALUE = 0
 """The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing."""
 ROLE_SUGGESTIONS = ("Executive", "Manager", "Frontline", "XM team", "HR team")
 REPORT_PERIOD = "Self-assessment (internal use)"
 RESPONSES_FILE = "responses.csv"
-STYLE = """<style>
-.xmkit-sa { max-width: 1100px; }
-.xmkit-sa .widget-html-content { line-height: 1.45; }
-.xmkit-sa .widget-html-content p, .xmkit-sa .widget-html-content h4 { margin: 4px 0; }
-.xmkit-sa .xmkit-question { border-top: 1px solid #dde4ee; padding: 6px 0 2px; }
-.xmkit-sa .xmkit-question-text { font-weight: 600; line-height: 1.35; }
-.xmkit-sa .widget-radio-box label { white-space: normal; line-height: 1.3; height: auto;
-  align-items: flex-start; margin: 2px 0; }
-.xmkit-sa .widget-radio-box input { margin-top: 3px; flex-shrink: 0; }
-.xmkit-sa .xmkit-note { color: #5b6675; }
-</style>"""
+
+
+def _piece(macro: str, **view) -> str:
+    """A piece of the form's HTML from ``templates/self_assessment.html.j2`` (autoescaped)."""
+    return snippet("self_assessment.html.j2", macro, **view)
 
 
 def new_respondent_id() -> str:
@@ -201,9 +196,9 @@ class SelfAssessment:
         self.questions: dict[str, widgets.RadioButtons] = {}
         pages = []
         for category in fw.categories:
-            items = [widgets.HTML(f'<p class="xmkit-note">{html.escape(category.description)}</p>')]
+            items = [widgets.HTML(_piece("note", text=category.description))]
             for practice in category.practices:
-                items.append(widgets.HTML(f"<h4>{html.escape(practice.name)}</h4>"))
+                items.append(widgets.HTML(_piece("practice", name=practice.name)))
                 for q in practice.questions:
                     options = [
                         (f"{lvl} - {labels[lvl]}: {text}", lvl) for lvl, text in q.levels.items()
@@ -216,10 +211,7 @@ class SelfAssessment:
                     radio.add_class(f"xmkit-q-{q.id}")
                     radio.observe(self._changed, names="value")
                     self.questions[q.id] = radio
-                    text = widgets.HTML(
-                        f'<div class="xmkit-question-text"><code>{html.escape(q.id)}</code> '
-                        f"{html.escape(q.text)}</div>"
-                    )
+                    text = widgets.HTML(_piece("question", id=q.id, text=q.text))
                     box = widgets.VBox([text, radio])
                     box.add_class("xmkit-question")
                     items.append(box)
@@ -249,12 +241,7 @@ class SelfAssessment:
             field.observe(self._edited, names="value")
 
         header = widgets.HTML(
-            f"{STYLE}<h3>Self-assessment: {html.escape(self.name)}</h3>"
-            '<p class="xmkit-note">For each question pick the level that best describes your '
-            "organization or business unit today, or &ldquo;Don&rsquo;t know&rdquo;. Save at "
-            "any time and come back later: saved answers are filled in again. The report of a "
-            "self-assessment is for <strong>internal use</strong>: it is not a survey of your "
-            "organization.</p>"
+            _piece("header", name=self.name, css=Markup(stylesheet("self_assessment.css")))
         )
         left = widgets.VBox(
             [
@@ -344,7 +331,7 @@ class SelfAssessment:
 
     def _say(self, text: str, error: bool = False) -> None:
         color = "#b00020" if error else "#1d2733"
-        self.message.value = f'<span style="color:{color}">{html.escape(text)}</span>'
+        self.message.value = _piece("message", text=text, color=color)
 
     # ---- saving and rendering -------------------------------------------------------------
 
@@ -431,10 +418,7 @@ class SelfAssessment:
     def show_link(self, report: Path) -> None:
         """Show a link to ``report``, relative to the notebook (the kernel's working folder)."""
         href = Path(os.path.relpath(report.resolve(), Path.cwd())).as_posix()
-        page = (
-            f'<p>Self-assessment report, <strong>for internal use</strong>: <a href="'
-            f'{html.escape(href)}" target="_blank" rel="noopener">{html.escape(href)}</a></p>'
-        )
+        page = _piece("link", href=href)
         self.link.outputs = (
             {
                 "output_type": "display_data",

@@ -173,44 +173,6 @@ def qualtrics_txt(framework: Framework) -> str:
 
 # ---- printable HTML ------------------------------------------------------------------------
 
-PRINT_CSS = """
-:root { --ink: #1d2733; --muted: #5b6675; --line: #c9d1dc; }
-* { box-sizing: border-box; }
-body { font: 11pt/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-  color: var(--ink); margin: 0; }
-main { max-width: 52rem; margin: 0 auto; padding: 1.5rem; }
-h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
-h2 { font-size: 1.3rem; margin: 0 0 .2rem; padding-bottom: .2rem;
-  border-bottom: 3px solid var(--accent, #444); }
-h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; color: var(--muted); }
-.lead, .hint { color: var(--muted); }
-.fields { display: grid; grid-template-columns: max-content 1fr; gap: .6rem 1rem;
-  margin: 1rem 0 1.5rem; }
-.fields span.fill { border-bottom: 1px solid var(--ink); min-height: 1.4rem; }
-section.category { margin-top: 2rem; }
-.question { border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem;
-  margin: .6rem 0; break-inside: avoid; page-break-inside: avoid; }
-.question p { margin: 0 0 .4rem; font-weight: 600; }
-.qid { font: 600 .8rem ui-monospace, monospace; color: var(--muted); margin-right: .4rem; }
-ol.levels { list-style: none; margin: 0; padding: 0; }
-ol.levels li { display: grid; grid-template-columns: 1.1rem 6.5rem 1fr; gap: .5rem;
-  padding: .15rem 0; align-items: start; }
-.box { width: .95rem; height: .95rem; border: 1.5px solid var(--ink); border-radius: 2px;
-  margin-top: .2rem; }
-.level { font-weight: 600; }
-.comments { border: 1px solid var(--line); min-height: 8rem; border-radius: 6px; }
-footer { color: var(--muted); font-size: .85rem; margin-top: 2rem; }
-@page { size: A4; margin: 14mm 12mm; }
-@media print {
-  body { font-size: 10pt; }
-  main { max-width: none; padding: 0; }
-  section.category + section.category { break-before: page; page-break-before: always;
-    margin-top: 0; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-}
-"""
-
 
 def questionnaire_html(framework: Framework) -> str:
     """A printable questionnaire: one section per category, every level as a box to tick.
@@ -219,62 +181,46 @@ def questionnaire_html(framework: Framework) -> str:
     framework may be adapted by anyone. The answers typed up into the CSV or XLSX template load
     as usual.
     """
-    esc = html.escape
+    from xmkit.report.markup import page, render  # Jinja2 only when writing HTML
+
     labels = framework.scale.labels
     levels = range(framework.scale.min, framework.scale.max + 1)
-    parts = [
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(framework.name)} questionnaire</title><style>{PRINT_CSS}</style></head>",
-        "<body><main>",
-        f"<header><h1>{esc(framework.name)}</h1>",
-        f'<p class="lead">{esc(framework.description)}</p>',
-        '<p class="hint">For each question, tick the <strong>one</strong> level that best '
-        "describes your organization or business unit today, or &ldquo;Don&rsquo;t know&rdquo;.",
-        "</p>",
-        '<div class="fields">',
-        *(
-            f'<label>{esc(name)}</label><span class="fill" data-field="{key}"></span>'
-            for key, name in (
-                ("respondent_id", "Respondent id"),
-                ("unit", "Business unit"),
-                ("role", "Role"),
-            )
-        ),
-        "</div></header>",
-    ]
-    for category in framework.categories:
-        parts.append(
-            f'<section class="category" id="category-{esc(category.id)}" '
-            f'style="--accent: {esc(category.color)}">'
-            f'<h2>{esc(category.name)}</h2><p class="lead">{esc(category.description)}</p>'
-        )
-        for practice in category.practices:
-            parts.append(f'<h3 id="practice-{esc(practice.id)}">{esc(practice.name)}</h3>')
-            for q in practice.questions:
-                items = [
-                    f'<li data-level="{lvl}"><span class="box" aria-hidden="true"></span>'
-                    f'<span class="level">{lvl} - {esc(labels[lvl])}</span>'
-                    f"<span>{esc(q.levels[lvl])}</span></li>"
-                    for lvl in levels
-                ]
-                items.append(
-                    '<li data-level=""><span class="box" aria-hidden="true"></span>'
-                    f'<span class="level">{esc(DONT_KNOW)}</span><span></span></li>'
-                )
-                parts.append(
-                    f'<div class="question" id="q-{esc(q.id)}"><p><span class="qid">'
-                    f"{esc(q.id)}</span>{esc(q.text)}</p>"
-                    f'<ol class="levels">{"".join(items)}</ol></div>'
-                )
-        parts.append("</section>")
-    parts += [
-        '<section class="comments-section"><h3>Comments (optional)</h3>',
-        '<div class="comments"></div></section>',
-        f"<footer>{esc(framework.name)}, version {esc(framework.version)}. Made with xmkit."
-        "</footer></main></body></html>\n",
-    ]
-    return "".join(parts)
+    view = {
+        "name": framework.name,
+        "description": framework.description,
+        "fields": [("respondent_id", "Respondent id"), ("unit", "Business unit"), ("role", "Role")],
+        "dont_know": DONT_KNOW,
+        "categories": [
+            {
+                "id": category.id,
+                "name": category.name,
+                "description": category.description,
+                "color": category.color,
+                "practices": [
+                    {
+                        "id": practice.id,
+                        "name": practice.name,
+                        "questions": [
+                            {
+                                "id": q.id,
+                                "text": q.text,
+                                "levels": [(lvl, labels[lvl], q.levels[lvl]) for lvl in levels],
+                            }
+                            for q in practice.questions
+                        ],
+                    }
+                    for practice in category.practices
+                ],
+            }
+            for category in framework.categories
+        ],
+    }
+    return page(
+        f"{framework.name} questionnaire",
+        render("questionnaire.html.j2", **view),
+        css="questionnaire.css",
+        footer=f"{framework.name}, version {framework.version}. Made with xmkit.",
+    )
 
 
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".txt": "qualtrics", ".html": "html", ".htm": "html"}

@@ -9,7 +9,6 @@ replaces an earlier report.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import load_framework
 from xmkit.io.paths import slugify
+from xmkit.report.markup import page
 
 logger = logging.getLogger("xmkit")
 FORMATS = ("html", "pdf", "ipynb")
@@ -57,7 +57,11 @@ def report_folder(output_dir: str | Path, client: str, unit: str | None) -> Path
 
 
 def notebook_to_html(notebook, title: str) -> str:
-    """A standalone page from the HTML outputs of the executed notebook's code cells."""
+    """A standalone page from the HTML outputs of the executed notebook's code cells.
+
+    The outputs are the HTML our section templates made (already escaped); the page is the
+    shared skeleton (``templates/page.html.j2``) with the stylesheet inlined.
+    """
     parts = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
@@ -65,13 +69,7 @@ def notebook_to_html(notebook, title: str) -> str:
         for output in cell.get("outputs", []):
             if output.get("output_type") in {"display_data", "execute_result"}:
                 parts.append(output.get("data", {}).get("text/html", ""))
-    css = (resources.files("xmkit.report") / "static" / "report.css").read_text(encoding="utf-8")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-        f"<body><main>{''.join(parts)}<footer>Made with xmkit.</footer></main></body></html>\n"
-    )
+    return page(title, "".join(parts))
 
 
 def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:

@@ -1,1 +1,1 @@
-"""The client report's content: report context and sections, charts, the portfolio page."""
+"""The client report's content: context and sections (view data), templates, charts, portfolio."""

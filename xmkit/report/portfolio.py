@@ -13,8 +13,20 @@ from pathlib import Path
 import pandas as pd
 
 from xmkit.framework import Framework, load_framework
-from xmkit.report import charts, evidence_charts
-from xmkit.report.sections import _num, _section, _table, esc, figure
+from xmkit.report import charts, evidence_charts, views
+from xmkit.report.markup import section
+from xmkit.report.views import num
+
+__all__ = [
+    "HEATMAP_EDGE",
+    "PortfolioContext",
+    "cover",
+    "heatmap",
+    "prepare",
+    "ranking",
+    "stages",
+    "trend",
+]
 
 HEATMAP_EDGE = 25  # above twice this many units the heatmap shows the top and bottom only
 
@@ -49,7 +61,8 @@ def prepare(
     return PortfolioContext(client, period, fw, min_group_size, table)
 
 
-def cover(ctx: PortfolioContext) -> str:
+@section("cover")
+def cover(ctx: PortfolioContext) -> dict:
     counts = ctx.table["status"].value_counts()
     facts = [
         ("Client", ctx.client),
@@ -60,17 +73,20 @@ def cover(ctx: PortfolioContext) -> str:
         ("Failed", str(int(counts.get("failed", 0)))),
         ("Date", dt.date.today().isoformat()),
     ]
-    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
-    return (
-        '<header class="cover"><p class="kicker">EX/CX alignment portfolio</p>'
-        f'<h1>{esc(ctx.client)}</h1><table class="facts">{rows}</table></header>'
-    )
+    return {
+        "kicker": "EX/CX alignment portfolio",
+        "client": ctx.client,
+        "subtitle": "",
+        "facts": facts,
+    }
 
 
-def heatmap(ctx: PortfolioContext) -> str:
+@section("heatmap")
+def heatmap(ctx: PortfolioContext) -> dict:
+    view = {"title": "Units by category", "chart": None}
     shown = ctx.shown
     if shown.empty:
-        return _section("heatmap", "Units by category", "<p>No unit has scores to show.</p>")
+        return view
     names = {"overall": "Overall", **{c.id: c.name for c in ctx.framework.categories}}
     caption = "Overall and category scores of every unit with enough responses (1-5)."
     if len(shown) > 2 * HEATMAP_EDGE:
@@ -84,13 +100,14 @@ def heatmap(ctx: PortfolioContext) -> str:
     long = shown.melt(id_vars="unit", value_vars=list(names), var_name="id", value_name="score")
     long["name"] = long["id"].map(names)
     fig = charts.unit_heatmap(long, ctx.framework)
-    return _section("heatmap", "Units by category", figure(fig, caption, "Units by category"))
+    return view | {"chart": views.figure(fig, caption, "Units by category")}
 
 
-def stages(ctx: PortfolioContext) -> str:
+@section("stages")
+def stages(ctx: PortfolioContext) -> dict | None:
     shown = ctx.shown
     if shown.empty:
-        return ""
+        return None
     counts = shown["stage"].astype(int).value_counts()
     rows = pd.DataFrame(
         {
@@ -110,56 +127,55 @@ def stages(ctx: PortfolioContext) -> str:
     charts.sns.barplot(data=rows, x="Name", y="Units", color="#2F5D8A", ax=ax)
     ax.set(xlabel="", ylabel="units")
     caption = "How many units are at each maturity stage."
-    return _section(
-        "stages", "Stage distribution", figure(fig, caption, "Stage distribution") + _table(rows)
-    )
+    return {
+        "title": "Stage distribution",
+        "chart": views.figure(fig, caption, "Stage distribution"),
+        "table": views.table(rows),
+    }
 
 
-def ranking(ctx: PortfolioContext) -> str:
+@section("ranking")
+def ranking(ctx: PortfolioContext) -> dict:
     """Every unit, ranked by overall score, linked to its report; others listed without score."""
-    cats = [c for c in ctx.framework.categories]
+    cats = list(ctx.framework.categories)
     ranked = ctx.shown.sort_values("overall", ascending=False)
-    head = "".join(
-        f"<th>{esc(h)}</th>"
-        for h in ["#", "Unit", "Respondents", "Overall", *[c.name for c in cats], "Stage"]
-    )
-    body = ""
-    for i, row in enumerate(ranked.itertuples(), start=1):
-        link = f'<a href="{esc(row.report)}">{esc(row.unit)}</a>' if row.report else esc(row.unit)
-        cells = [
-            str(i),
-            link,
-            esc(row.respondents),
-            _num(row.overall),
-            *[_num(getattr(row, c.id)) for c in cats],
-            esc(f"{int(row.stage)} {row.stage_name}" + (" (capped)" if row.capped is True else "")),
-        ]
-        body += "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-    html = (
-        f'<div class="table-wrap"><table class="ranking"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
+    rows = [
+        {
+            "rank": i,
+            "unit": row.unit,
+            "report": row.report,
+            "respondents": row.respondents,
+            "scores": [num(row.overall), *[num(getattr(row, c.id)) for c in cats]],
+            "stage": f"{int(row.stage)} {row.stage_name}"
+            + (" (capped)" if row.capped is True else ""),
+        }
+        for i, row in enumerate(ranked.itertuples(), start=1)
+    ]
     others = ctx.table[~ctx.table["unit"].isin(ranked["unit"])]
-    if len(others):
-        reason = {"skipped": f"fewer than {ctx.min_group_size} responses", "failed": "failed"}
-        rows = pd.DataFrame(
-            {
-                "Unit": others["unit"],
-                "Why no scores": [
-                    reason.get(s, f"fewer than {ctx.min_group_size} responses")
-                    for s in others["status"]
-                ],
-            }
-        )
-        html += "<h3>Units without scores</h3>" + _table(rows)
-    return _section("ranking", "Ranking", html)
+    reason = {"skipped": f"fewer than {ctx.min_group_size} responses", "failed": "failed"}
+    missing = pd.DataFrame(
+        {
+            "Unit": others["unit"],
+            "Why no scores": [
+                reason.get(s, f"fewer than {ctx.min_group_size} responses")
+                for s in others["status"]
+            ],
+        }
+    )
+    return {
+        "title": "Ranking",
+        "columns": ["#", "Unit", "Respondents", "Overall", *[c.name for c in cats], "Stage"],
+        "rows": rows,
+        "missing": views.table(missing) if len(others) else None,
+    }
 
 
-def trend(ctx: PortfolioContext) -> str:
+@section("trend")
+def trend(ctx: PortfolioContext) -> dict | None:
     """Each unit's overall score now and in the earlier wave (when the assessment has one)."""
     table = ctx.shown
     if "previous_overall" not in table or table["previous_overall"].isna().all():
-        return ""
+        return None
     label = str(table["previous_wave"].dropna().iloc[0])
     rows = table.dropna(subset=["previous_overall"]).sort_values("change", ascending=False)
     long = pd.concat(
@@ -186,8 +202,8 @@ def trend(ctx: PortfolioContext) -> str:
     listing = pd.DataFrame(
         {
             "Unit": rows["unit"],
-            label: rows["previous_overall"].map(_num),
-            ctx.period or "now": rows["overall"].map(_num),
+            label: rows["previous_overall"].map(num),
+            ctx.period or "now": rows["overall"].map(num),
             "Change": [f"{v:+.2f}" for v in rows["change"]],
         }
     )
@@ -195,6 +211,8 @@ def trend(ctx: PortfolioContext) -> str:
         f"Overall score of each unit in {label} and {ctx.period or 'now'}; units too small in "
         "either wave, or new, are left out."
     )
-    return _section(
-        "trend", f"Trend since {label}", figure(fig, caption, "Trend over waves") + _table(listing)
-    )
+    return {
+        "title": f"Trend since {label}",
+        "chart": views.figure(fig, caption, "Trend over waves"),
+        "table": views.table(listing),
+    }

@@ -1,19 +1,16 @@
-"""The content of a client report: numbers, sentences and charts, as escaped HTML sections.
+"""The content of a client report: the report context and each section's view data.
 
 The report notebook (``templates/report.ipynb``) stays thin: it calls :func:`prepare` once
-and shows each section. Every piece of text that comes from an input (client, unit, role,
-framework wording) is HTML-escaped here; respondent-level answers never leave
-:class:`ReportContext`, which only the kernel sees.
+and shows each section. A section computes plain view data (numbers, sentences, tables,
+charts); its template in ``xmkit/report/templates/sections/`` holds the markup and, with
+autoescaping, shows every piece of input text (client, unit, role, framework wording) as
+text. Respondent-level answers never leave :class:`ReportContext`, which only the kernel sees.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
-import io
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +23,37 @@ from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import load_responses
-from xmkit.report import charts
+from xmkit.report import charts, views
+from xmkit.report.markup import section
+from xmkit.report.views import num
 
-SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "xmkit"}
+__all__ = [
+    "EVIDENCE_TITLE",
+    "ReportContext",
+    "agreement",
+    "categories",
+    "comments",
+    "cover",
+    "cover_facts",
+    "evidence",
+    "method",
+    "next_steps",
+    "practice_grid",
+    "practices",
+    "prepare",
+    "progress",
+    "progress_title",
+    "roles",
+    "show",
+    "stage",
+    "stage_track",
+    "summary",
+    "summary_sentences",
+    "targets",
+    "units",
+]
+
 INK = "#1f2a35"  # the page's text colour (report.css --ink)
-
-
-def esc(value: object) -> str:
-    """HTML-escape any value (quotes too), so input text is always shown as text."""
-    return html.escape(str(value), quote=True)
 
 
 @dataclass
@@ -277,60 +296,30 @@ def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
     return out
 
 
-# ---- HTML building blocks ------------------------------------------------------------------
+# ---- view-data building blocks ---------------------------------------------------------------
 
 
-def _section(key: str, title: str, body: str) -> str:
-    return f'<section class="section-{key}"><h2>{esc(title)}</h2>{body}</section>'
+def _withheld(ctx: ReportContext, title: str) -> dict:
+    """A section that shows only the confidentiality notice."""
+    return {
+        "title": title,
+        "withheld": f"{ctx.fewer().capitalize()} were received for {ctx.scope}, so no results "
+        "are shown, to protect respondents' confidentiality.",
+    }
 
 
-def _table(frame: pd.DataFrame, classes: str = "") -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    return (
-        f'<div class="table-wrap"><table class="{esc(classes)}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{rows}</tbody></table></div>"
-    )
-
-
-def figure(fig, caption: str, alt: str) -> str:
-    """A chart as an embedded SVG image with its caption, kept together on one printed page.
-
-    SVG keeps charts sharp in print and on any screen, is smaller and quicker to make than a
-    PNG of the same quality; text stays text (selectable, found by PDF text search). A fixed
-    hash salt and no date make the same chart the same bytes in every run.
-    """
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), matplotlib.rc_context(SVG_RC):
-        warnings.simplefilter("ignore")
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (
-        f'<figure class="chart"><img src="data:image/svg+xml;base64,{data}" alt="{esc(alt)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
-    )
-
-
-def _num(value: float) -> str:
-    return "" if pd.isna(value) else f"{value:.2f}"
-
-
-def _withheld(ctx: ReportContext) -> str:
-    return (
-        f'<p class="withheld">{esc(ctx.fewer().capitalize())} were received for '
-        f"{esc(ctx.scope)}, so no results are shown, to protect respondents' confidentiality."
-        "</p>"
-    )
+def _steps(steps: pd.DataFrame) -> list[dict]:
+    return steps.to_dict("records")
 
 
 # ---- sections ------------------------------------------------------------------------------
+# Each function computes its section's view data (plain values, no markup); the ``section``
+# decorator renders it with ``templates/sections/<key>.html.j2``, so ``cover(ctx)`` is HTML
+# and ``cover.view(ctx)`` the data.
 
 
-def cover(ctx: ReportContext) -> str:
-    facts = [
+def cover_facts(ctx: ReportContext) -> list[tuple[str, str]]:
+    return [
         ("Client", ctx.client),
         ("Business unit", ctx.scope),
         ("Period", ctx.period or "not stated"),
@@ -338,12 +327,16 @@ def cover(ctx: ReportContext) -> str:
         ("Report date", ctx.generated.isoformat()),
         ("Framework", f"{ctx.framework.name} (version {ctx.framework.version})"),
     ]
-    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
-    return (
-        '<header class="cover"><p class="kicker">EX/CX alignment maturity report</p>'
-        f'<h1>{esc(ctx.client)}</h1><p class="subtitle">{esc(ctx.scope)}</p>'
-        f'<table class="facts">{rows}</table></header>'
-    )
+
+
+@section("cover")
+def cover(ctx: ReportContext) -> dict:
+    return {
+        "kicker": "EX/CX alignment maturity report",
+        "client": ctx.client,
+        "subtitle": ctx.scope,
+        "facts": cover_facts(ctx),
+    }
 
 
 def summary_sentences(ctx: ReportContext) -> list[str]:
@@ -399,22 +392,19 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
     return sentences
 
 
-def summary(ctx: ReportContext) -> str:
-    body = "".join(f"<p>{esc(s)}</p>" for s in summary_sentences(ctx))
-    first = ctx.steps.head(3)
-    if len(first):
-        items = "".join(
-            f"<li><strong>{esc(s.practice)}</strong> ({esc(s.category)}, level "
-            f"{s.current_level} to {s.target_level}): {esc(s.action)}</li>"
-            for s in first.itertuples()
-        )
-        body += f"<p>The first three next steps:</p><ol>{items}</ol>"
-    return _section("summary", "Executive summary", body)
+@section("summary")
+def summary(ctx: ReportContext) -> dict:
+    return {
+        "title": "Executive summary",
+        "sentences": summary_sentences(ctx),
+        "steps": _steps(ctx.steps.head(3)),
+    }
 
 
-def stage(ctx: ReportContext) -> str:
+@section("stage")
+def stage(ctx: ReportContext) -> dict:
     if ctx.suppressed:
-        return _section("stage", "Maturity stage", _withheld(ctx))
+        return _withheld(ctx, "Maturity stage")
     o = ctx.overall
     rows = pd.DataFrame(
         [(s.stage, s.name, f"from {s.min_score:.1f}", s.description) for s in ctx.framework.stages],
@@ -424,44 +414,44 @@ def stage(ctx: ReportContext) -> str:
         f"Maturity stage: {ctx.scope} reaches stage {o['stage']} ({o['stage_name']}); the "
         f"marker shows the overall score of {o['score']:.2f}."
     )
-    track = stage_track(o["score"], int(o["stage"]), ctx.framework)
-    return _section(
-        "stage",
-        "Maturity stage",
-        f'<figure class="chart">{track}<figcaption>{esc(caption)}</figcaption></figure>'
-        + _table(rows),
-    )
+    return {
+        "title": "Maturity stage",
+        "track": stage_track(o["score"], int(o["stage"]), ctx.framework),
+        "caption": caption,
+        "table": views.table(rows),
+    }
 
 
-def stage_track(score: float, stage: int, framework: Framework) -> str:
+def stage_track(score: float, stage: int, framework: Framework) -> dict:
     """The stages as a track drawn in HTML: reached stages filled, the score marked above."""
     low, high = framework.scale.min, framework.scale.max
     bounds = [s.min_score for s in framework.stages] + [high]
-    segments = "".join(
-        f'<div class="seg{" reached" if s.stage <= stage else ""}" '
-        f'style="flex-grow:{hi - lo:.3f}">{s.stage}. {esc(s.name)}</div>'
+    segments = [
+        {"stage": s.stage, "name": s.name, "grow": f"{hi - lo:.3f}", "reached": s.stage <= stage}
         for s, lo, hi in zip(framework.stages, bounds[:-1], bounds[1:], strict=True)
-    )
-    left = (score - low) / (high - low) * 100
-    return (
-        f'<div class="stage-track" role="img" aria-label="stage {stage} of '
-        f'{len(framework.stages)}, overall score {score:.2f}">{segments}'
-        f'<div class="marker" style="left:{left:.1f}%">overall {score:.2f}</div></div>'
-    )
+    ]
+    return {
+        "stage": stage,
+        "stages": len(framework.stages),
+        "score": f"{score:.2f}",
+        "left": f"{(score - low) / (high - low) * 100:.1f}",
+        "segments": segments,
+    }
 
 
-def categories(ctx: ReportContext) -> str:
+@section("categories")
+def categories(ctx: ReportContext) -> dict:
     if ctx.suppressed:
-        return _section("categories", "Category scores", _withheld(ctx))
+        return _withheld(ctx, "Category scores")
     cats = ctx.scores[ctx.scores["level"].isin(["overall", "category"])]
     fig = charts.category_chart(ctx.scores, ctx.framework)
     table = pd.DataFrame(
         {
             "Category": cats["name"],
-            "Score (1-5)": cats["score"].map(_num),
+            "Score (1-5)": cats["score"].map(num),
             "Index (0-100)": cats["index"].map(lambda v: f"{v:.0f}"),
             "95% interval": [
-                f"{_num(lo)} to {_num(hi)}"
+                f"{num(lo)} to {num(hi)}"
                 for lo, hi in zip(cats["ci_low"], cats["ci_high"], strict=True)
             ],
             "Respondents": cats["n"],
@@ -473,9 +463,11 @@ def categories(ctx: ReportContext) -> str:
         "must reach before the stage can pass "
         f"{ctx.framework.gating.max_stage}."
     )
-    return _section(
-        "categories", "Category scores", figure(fig, caption, "Category scores") + _table(table)
-    )
+    return {
+        "title": "Category scores",
+        "chart": views.figure(fig, caption, "Category scores"),
+        "table": views.table(table),
+    }
 
 
 def _score_colour(score: float, framework: Framework) -> tuple[str, str]:
@@ -486,7 +478,7 @@ def _score_colour(score: float, framework: Framework) -> tuple[str, str]:
     return matplotlib.colors.to_hex((red, green, blue)), "#ffffff" if luminance < 0.45 else INK
 
 
-def practice_grid(scores: pd.DataFrame, framework: Framework) -> str:
+def practice_grid(scores: pd.DataFrame, framework: Framework) -> dict:
     """Every practice by category as tiles coloured by score, drawn in HTML.
 
     A table rather than a chart image: its text stays readable at phone width (an image
@@ -500,52 +492,49 @@ def practice_grid(scores: pd.DataFrame, framework: Framework) -> str:
         for p in cat.practices:
             value = practice_scores.get(p.id, float("nan"))
             if pd.isna(value):
-                cells.append(f'<td class="empty">{esc(p.name)}<span>not shown</span></td>')
+                cells.append({"name": p.name, "score": None})
                 continue
             background, ink = _score_colour(value, framework)
             cells.append(
-                f'<td style="background:{background};color:{ink}">{esc(p.name)}'
-                f"<span>{value:.2f} (level {int(value)})</span></td>"
+                {
+                    "name": p.name,
+                    "score": f"{value:.2f}",
+                    "level": int(value),
+                    "background": background,
+                    "ink": ink,
+                }
             )
-        rows.append(
-            f'<tr><th scope="row" style="color:{esc(cat.color)}">{esc(cat.name)}</th>'
-            f"{''.join(cells)}</tr>"
-        )
+        rows.append({"name": cat.name, "color": cat.color, "cells": cells})
     low, high = framework.scale.min, framework.scale.max
-    stops = ", ".join(_score_colour(low + (high - low) * i / 4, framework)[0] for i in range(5))
-    return (
-        f'<table class="practice-grid">{"".join(rows)}</table>'
-        f'<div class="scale-legend"><span>{low}</span>'
-        f'<span class="ramp" style="background:linear-gradient(to right, {stops})"></span>'
-        f"<span>{high}</span></div>"
-    )
+    stops = [_score_colour(low + (high - low) * i / 4, framework)[0] for i in range(5)]
+    return {"rows": rows, "low": low, "high": high, "stops": stops}
 
 
-def practices(ctx: ReportContext) -> str:
+@section("practices")
+def practices(ctx: ReportContext) -> dict:
     if ctx.suppressed:
-        return _section("practices", "Practices", _withheld(ctx))
+        return _withheld(ctx, "Practices")
     caption = (
         "Every practice by category: the colour shows the score, the level is its whole part "
         "(1 absent to 5 leading)."
     )
-    return _section(
-        "practices",
-        "Practices",
-        f'<figure class="grid">{practice_grid(ctx.scores, ctx.framework)}'
-        f"<figcaption>{esc(caption)}</figcaption></figure>",
-    )
+    return {
+        "title": "Practices",
+        "grid": practice_grid(ctx.scores, ctx.framework),
+        "caption": caption,
+    }
 
 
-def units(ctx: ReportContext) -> str:
+@section("units")
+def units(ctx: ReportContext) -> dict | None:
     """Business units at a glance (whole-organization reports only)."""
     if ctx.unit or ctx.unit_scores.empty:
-        return ""
+        return None
     overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"]
-    hidden = overall[overall["suppressed"]]["unit"].tolist()
-    body = ""
+    chart = None
     if (~overall["suppressed"]).any():
         fig = charts.unit_heatmap(ctx.unit_scores[~ctx.unit_scores["suppressed"]], ctx.framework)
-        body += figure(
+        chart = views.figure(
             fig, "Overall and category scores of each business unit.", "Business unit heatmap"
         )
     table = pd.DataFrame(
@@ -553,7 +542,7 @@ def units(ctx: ReportContext) -> str:
             "Business unit": overall["unit"],
             "Respondents": overall["n"],
             "Overall": [
-                ctx.fewer() if s else _num(v)
+                ctx.fewer() if s else num(v)
                 for v, s in zip(overall["score"], overall["suppressed"], strict=True)
             ],
             "Stage": [
@@ -564,21 +553,26 @@ def units(ctx: ReportContext) -> str:
             ],
         }
     )
-    body += _table(table)
-    if hidden:
-        body += f"<p>{len(hidden)} unit(s) with {esc(ctx.fewer())} are listed without scores.</p>"
-    return _section("units", "Business units", body)
+    return {
+        "title": "Business units",
+        "chart": chart,
+        "table": views.table(table),
+        "hidden": int(overall["suppressed"].sum()),
+        "fewer": ctx.fewer(),
+    }
 
 
-def roles(ctx: ReportContext) -> str:
+@section("roles")
+def roles(ctx: ReportContext) -> dict:
+    title = "Perception gaps between roles"
     if ctx.suppressed:
-        return _section("roles", "Perception gaps between roles", _withheld(ctx))
+        return _withheld(ctx, title)
     cats = ctx.role_scores[ctx.role_scores["level"] == "category"]
     overall = ctx.role_scores[ctx.role_scores["level"] == "overall"].set_index("role")
     table = cats.pivot_table(
         index="role", columns="name", values="score", aggfunc="first", dropna=False
     )
-    table = table.reindex(columns=[c.name for c in ctx.framework.categories]).map(_num)
+    table = table.reindex(columns=[c.name for c in ctx.framework.categories]).map(num)
     suppressed = overall["suppressed"].reindex(table.index).fillna(True).astype(bool)
     table.loc[suppressed.to_numpy()] = ctx.fewer()
     table.insert(
@@ -590,57 +584,48 @@ def roles(ctx: ReportContext) -> str:
         ],
     )
     table = table.reset_index().rename(columns={"role": "Role"})
-    body = ""
+    chart = None
     if (~cats["suppressed"]).any():
         fig = charts.role_chart(cats[~cats["suppressed"]], ctx.framework)
-        body += figure(
+        chart = views.figure(
             fig,
             f"Category scores as each role sees them (roles with {ctx.fewer()} are not shown).",
             "Scores by role",
         )
-    body += _table(table)
-    flagged = ctx.gaps[ctx.gaps["flagged"]].copy()
+    flagged = ctx.gaps[ctx.gaps["flagged"]]
     if len(flagged):
-        flagged["size"] = flagged["gap"].abs()
-        items = "".join(
-            f"<li>{esc(r.category)}: {esc(r.role_a)} {r.score_a:.2f} vs {esc(r.role_b)} "
-            f"{r.score_b:.2f} (gap {r.gap:+.2f})</li>"
-            for r in flagged.sort_values("size", ascending=False).itertuples()
-        )
-        body += (
-            f"<p>Gaps of {ctx.framework.thresholds.perception_gap} points or more between roles "
-            f"that each have enough responses:</p><ul>{items}</ul>"
-        )
-    else:
-        body += (
-            "<p>No two roles with enough responses differ by "
-            f"{ctx.framework.thresholds.perception_gap} points or more in any category.</p>"
-        )
-    return _section("roles", "Perception gaps between roles", body)
+        flagged = flagged.assign(size=flagged["gap"].abs()).sort_values("size", ascending=False)
+    return {
+        "title": title,
+        "chart": chart,
+        "table": views.table(table),
+        "threshold": ctx.framework.thresholds.perception_gap,
+        "flagged": [
+            {
+                "category": r.category,
+                "role_a": r.role_a,
+                "score_a": f"{r.score_a:.2f}",
+                "role_b": r.role_b,
+                "score_b": f"{r.score_b:.2f}",
+                "gap": f"{r.gap:+.2f}",
+            }
+            for r in flagged.itertuples()
+        ],
+    }
 
 
-def agreement(ctx: ReportContext) -> str:
+@section("agreement")
+def agreement(ctx: ReportContext) -> dict:
     if ctx.suppressed:
-        return _section("agreement", "Agreement", _withheld(ctx))
+        return _withheld(ctx, "Agreement")
     threshold = ctx.framework.thresholds.rwg_low
     prac = ctx.scores[ctx.scores["level"] == "practice"]
-    low = prac[prac["rwg"] < threshold]
-    if len(low):
-        items = "".join(
-            f"<li>{esc(r.name)}: r<sub>wg</sub> {r.rwg:.2f}</li>"
-            for r in low.sort_values("rwg").itertuples()
-        )
-        body = (
-            f"<p>No shared view yet on these practices (agreement r<sub>wg</sub> below "
-            f"{threshold}): respondents describe them very differently, so talk through what "
-            f"is really happening before acting on their scores.</p><ul>{items}</ul>"
-        )
-    else:
-        body = (
-            f"<p>Respondents broadly agree on every practice (r<sub>wg</sub> of at least "
-            f"{threshold}), so the scores describe a shared view.</p>"
-        )
-    return _section("agreement", "Agreement", body)
+    low = prac[prac["rwg"] < threshold].sort_values("rwg")
+    return {
+        "title": "Agreement",
+        "threshold": threshold,
+        "low": [{"name": r.name, "rwg": f"{r.rwg:.2f}"} for r in low.itertuples()],
+    }
 
 
 def _lag_text(lag: int, period_name: str) -> str:
@@ -658,27 +643,24 @@ def _ci(low: float, high: float, digits: int = 2) -> str:
 EVIDENCE_TITLE = "Evidence: does EX lead CX here?"
 
 
-def evidence(ctx: ReportContext) -> str:
-    """Does the EX metric lead the CX metric across this client's units? ("" without metrics)."""
+@section("evidence")
+def evidence(ctx: ReportContext) -> dict | None:
+    """Does the EX metric lead the CX metric across this client's units? (None without metrics)."""
     if ctx.metrics is None:
-        return ""
+        return None
     from xmkit.analysis.linkage import strongest_lag
     from xmkit.report import evidence_charts
 
     ex, cx, per = ctx.ex[0], ctx.cx[0], ctx.period_name
+    view = {"title": EVIDENCE_TITLE, "ex": ex, "cx": cx, "per": per}
     if ctx.unit:
-        return _section("evidence", EVIDENCE_TITLE, _unit_evidence(ctx, ex, cx))
+        return view | _unit_evidence(ctx, ex, cx)
     result = ctx.linkage
     if result is None:
-        body = "<p>The EX and CX metrics named are the same metric: nothing to link.</p>"
-        return _section("evidence", EVIDENCE_TITLE, body)
+        return view | {"kind": "same"}
     best = strongest_lag(result, "within")
     if best is None:
-        body = (
-            f"<p>There are not enough units and {esc(per)}s with both {esc(ex)} and {esc(cx)} "
-            "to correlate them.</p>"
-        )
-        return _section("evidence", EVIDENCE_TITLE, body)
+        return view | {"kind": "few"}
     lag = int(best["lag"])
     clear = best["ci_low"] > 0 or best["ci_high"] < 0
     direction = "higher" if best["r"] > 0 else "lower"
@@ -693,43 +675,7 @@ def evidence(ctx: ReportContext) -> str:
         if clear
         else "The interval includes 0, so this is no clear evidence either way."
     )
-    body = f'<p class="headline">{esc(head)}</p>'
-    body += figure(
-        evidence_charts.lag_chart(result, per),
-        f"Correlation of {ex} with {cx} at each lag, between and within units, with 95% "
-        "intervals; an interval crossing 0 is compatible with no link.",
-        "Correlation by lag",
-    )
-    body += figure(
-        evidence_charts.linkage_scatter(ctx.metrics, ex, cx, lag, "within", per),
-        f"Within units: {ex} against {cx} {_lag_text(lag, per)}, each unit centred on its own "
-        "averages "
-        "(the data of the within-unit correlation).",
-        "EX against CX at the strongest lag",
-    )
     table = result.sort_values(["lag", "kind"])
-    body += _table(
-        pd.DataFrame(
-            {
-                f"{cx} measured": [_lag_text(int(v), per) for v in table["lag"]],
-                "Reading": [
-                    "within units" if k == "within" else "between units" for k in table["kind"]
-                ],
-                "r": table["r"].map(_num),
-                "95% interval": [
-                    _ci(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-                ],
-                "Units": table["n_units"],
-                "Pairs": table["n_pairs"],
-            }
-        )
-    )
-    for other in ctx.other_links:
-        body += (
-            f"<p>{esc(other['ex'])} and {esc(other['cx'])}: strongest within units "
-            f"{esc(_lag_text(int(other['lag']), per))}, r = {other['r']:.2f} "
-            f"({esc(_ci(other['ci_low'], other['ci_high']))}).</p>"
-        )
     caveats = [
         "Correlation is not causation: a third factor (a new manager, staffing, a "
         "reorganization) can move both metrics, with different delays.",
@@ -741,51 +687,98 @@ def evidence(ctx: ReportContext) -> str:
         "own changes in EX are followed by changes in CX. Only the second dates a lead, and "
         "neither implies the other.",
     ]
-    body += "<p>Read with care:</p><ul>" + "".join(f"<li>{esc(c)}</li>" for c in caveats)
-    return _section("evidence", EVIDENCE_TITLE, body + "</ul>")
+    return view | {
+        "kind": "linked",
+        "headline": head,
+        "charts": [
+            views.figure(
+                evidence_charts.lag_chart(result, per),
+                f"Correlation of {ex} with {cx} at each lag, between and within units, with "
+                "95% intervals; an interval crossing 0 is compatible with no link.",
+                "Correlation by lag",
+            ),
+            views.figure(
+                evidence_charts.linkage_scatter(ctx.metrics, ex, cx, lag, "within", per),
+                f"Within units: {ex} against {cx} {_lag_text(lag, per)}, each unit centred on "
+                "its own averages (the data of the within-unit correlation).",
+                "EX against CX at the strongest lag",
+            ),
+        ],
+        "table": views.table(
+            pd.DataFrame(
+                {
+                    f"{cx} measured": [_lag_text(int(v), per) for v in table["lag"]],
+                    "Reading": [
+                        "within units" if k == "within" else "between units" for k in table["kind"]
+                    ],
+                    "r": table["r"].map(num),
+                    "95% interval": [
+                        _ci(lo, hi)
+                        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+                    ],
+                    "Units": table["n_units"],
+                    "Pairs": table["n_pairs"],
+                }
+            )
+        ),
+        "others": [
+            {
+                "ex": other["ex"],
+                "cx": other["cx"],
+                "lag": _lag_text(int(other["lag"]), per),
+                "r": f"{other['r']:.2f}",
+                "ci": _ci(other["ci_low"], other["ci_high"]),
+            }
+            for other in ctx.other_links
+        ],
+        "caveats": caveats,
+    }
 
 
-def _unit_evidence(ctx: ReportContext, ex: str, cx: str) -> str:
+def _unit_evidence(ctx: ReportContext, ex: str, cx: str) -> dict:
     """One unit: its own series, since a correlation across units needs several units."""
-    per = ctx.period_name
-    body = (
-        f"<p>Whether {esc(ex)} leads {esc(cx)} is judged across the organization's business "
-        f"units; one unit's few {esc(per)}s are too few for a meaningful correlation, so this "
-        f"report shows {esc(ctx.scope)}'s own figures only. See the whole-organization report "
-        "for the evidence.</p>"
-    )
+    view = {"kind": "unit", "scope": ctx.scope, "table": None}
     own = ctx.metrics[ctx.metrics["metric"].isin([ex, cx])]
     if own.empty:
-        return body + f"<p>No {esc(ex)} or {esc(cx)} figures for {esc(ctx.scope)}.</p>"
+        return view
     order = own.drop_duplicates("period").sort_values("t" if "t" in own else "period")["period"]
     wide = own.pivot_table(index="period", columns="metric", values="value", aggfunc="first")
     wide = wide.reindex(index=order, columns=[c for c in (ex, cx) if c in set(own["metric"])])
     wide = wide.map(lambda v: "" if pd.isna(v) else f"{v:g}").reset_index()
-    return body + _table(wide.rename(columns={"period": per.capitalize()}))
+    return view | {
+        "table": views.table(wide.rename(columns={"period": ctx.period_name.capitalize()}))
+    }
 
 
 def progress_title(ctx: ReportContext) -> str:
     return f"Progress since {ctx.previous_period or 'the previous assessment'}"
 
 
-def progress(ctx: ReportContext) -> str:
-    """Change since the previous wave, with intervals ("" without a previous wave)."""
+def _change(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:+.2f}"
+
+
+@section("progress")
+def progress(ctx: ReportContext) -> dict | None:
+    """Change since the previous wave, with intervals (None without a previous wave)."""
     if ctx.waves is None:
-        return ""
+        return None
     from xmkit.report import evidence_charts
 
-    title, before = progress_title(ctx), ctx.previous_period or "the previous assessment"
+    before = ctx.previous_period or "the previous assessment"
+    view = {
+        "title": progress_title(ctx),
+        "before": before,
+        "scope": ctx.scope,
+        "fewer": ctx.fewer(),
+        "headline": "",
+    }
     waves = ctx.waves
     overall = waves[waves["level"] == "overall"].iloc[0]
     if overall["suppressed"]:
-        body = (
-            f"<p>No comparison with {esc(before)} is shown for {esc(ctx.scope)}: one of the two "
-            f"waves has {esc(ctx.fewer())} (or none), and a change would reveal a small group's "
-            "answers.</p>"
-        )
-        return _section("progress", title, body)
+        return view
     clear = overall["ci_low"] > 0 or overall["ci_high"] < 0
-    sentence = (
+    view["headline"] = (
         f"The overall score of {ctx.unit or ctx.client} went from "
         f"{overall['score_before']:.2f} in {before} to {overall['score_now']:.2f}: "
         f"a change of {overall['change']:+.2f} (95% interval "
@@ -796,23 +789,22 @@ def progress(ctx: ReportContext) -> str:
             else "within what chance alone could give, so not a clear change."
         )
     )
-    body = f'<p class="headline">{esc(sentence)}</p>'
-    body += figure(
+    view["chart"] = views.figure(
         evidence_charts.wave_chart(waves, ctx.framework),
         f"Change of the overall and category scores since {before}, with 95% intervals.",
         "Change since the previous assessment",
     )
     rows = waves[waves["level"].isin(["overall", "category", "practice"]) & ~waves["suppressed"]]
-    body += _table(
+    view["table"] = views.table(
         pd.DataFrame(
             {
                 "Item": [
                     {"overall": "Overall score", "category": f"{n} (category)"}.get(lv, n)
                     for n, lv in zip(rows["name"], rows["level"], strict=True)
                 ],
-                before: rows["score_before"].map(_num),
-                "Now": rows["score_now"].map(_num),
-                "Change": rows["change"].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}"),
+                before: rows["score_before"].map(num),
+                "Now": rows["score_now"].map(num),
+                "Change": rows["change"].map(_change),
                 "95% interval": [
                     _ci(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
                 ],
@@ -823,20 +815,17 @@ def progress(ctx: ReportContext) -> str:
             }
         )
     )
-    body += (
-        '<p>"Clear change" marks a change whose 95% interval excludes 0; the two waves are '
-        "different samples of respondents.</p>"
-    )
+    view["units"], view["hidden"] = None, []
     if ctx.unit_waves is not None and len(ctx.unit_waves):
         units = ctx.unit_waves
         shown = units[~units["suppressed"]]
         if len(shown):
-            body += "<h3>Business units</h3>" + _table(
+            view["units"] = views.table(
                 pd.DataFrame(
                     {
                         "Business unit": shown["unit"],
-                        before: shown["score_before"].map(_num),
-                        "Now": shown["score_now"].map(_num),
+                        before: shown["score_before"].map(num),
+                        "Now": shown["score_now"].map(num),
                         "Change": shown["change"].map(lambda v: f"{v:+.2f}"),
                         "95% interval": [
                             _ci(lo, hi)
@@ -845,139 +834,102 @@ def progress(ctx: ReportContext) -> str:
                     }
                 )
             )
-        hidden = units[units["suppressed"]]["unit"].tolist()
-        if hidden:
-            body += (
-                f"<p>Not compared, with {esc(ctx.fewer())} in one of the waves or absent from "
-                f"one: {esc(', '.join(map(str, hidden)))}.</p>"
-            )
-    return _section("progress", title, body)
+        view["hidden"] = [str(u) for u in units[units["suppressed"]]["unit"]]
+    return view
 
 
-def targets(ctx: ReportContext) -> str:
-    """Each practice's gap to its target ("" without targets)."""
+@section("targets")
+def targets(ctx: ReportContext) -> dict | None:
+    """Each practice's gap to its target (None without targets)."""
     if ctx.target_gaps is None:
-        return ""
+        return None
     if ctx.suppressed:
-        return _section("targets", "Targets", _withheld(ctx))
+        return _withheld(ctx, "Targets")
     gaps = ctx.target_gaps
-    total = len(gaps)
-    met = int(gaps["met"].fillna(False).sum())
     with_target = gaps.dropna(subset=["target_score"])
-    body = (
-        f'<p class="headline">{met} of {total} practices at target.'
-        + (
-            f" {total - len(with_target)} practice(s) have no target."
-            if len(with_target) < total
-            else ""
-        )
-        + "</p>"
-    )
     kinds = ctx.targets.set_index("practice_id")["kind"] if ctx.targets is not None else pd.Series()
     table = gaps.sort_values("gap", ascending=False, na_position="last")
-    body += _table(
-        pd.DataFrame(
-            {
-                "Practice": table["practice"],
-                "Category": [ctx.framework.category(c).name for c in table["category_id"]],
-                "Score": table["score"].map(_num),
-                "Target": [
-                    ""
-                    if pd.isna(t)
-                    else (f"level {t:.0f}" if kinds.get(p) == "level" else f"{t:.2f}")
-                    for t, p in zip(table["target_score"], table["practice_id"], strict=True)
-                ],
-                "Gap": table["gap"].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}"),
-                "Status": [
-                    "" if pd.isna(g) else ("at target" if g <= 1e-9 else "below target")
-                    for g in table["gap"]
-                ],
-            }
-        )
-    )
-    body += (
-        "<p>Gap = target minus score (positive: still below target). A level target means a "
-        "score of at least that level. The next steps below start with the largest gaps; "
-        "practices already at target are left out of them.</p>"
-    )
-    return _section("targets", "Targets", body)
-
-
-def next_steps(ctx: ReportContext) -> str:
-    if ctx.suppressed or ctx.steps.empty:
-        return _section(
-            "next_steps",
-            "Recommended next steps and roadmap",
-            _withheld(ctx)
-            if ctx.suppressed
-            else "<p>Every practice has reached its target: keep measuring to stay there.</p>"
-            if ctx.targets is not None
-            else "<p>Every practice is at the top level: keep measuring to stay there.</p>",
-        )
-    body = ""
-    for horizon in ctx.framework.roadmap.horizons:
-        steps = ctx.steps[ctx.steps["horizon"] == horizon.name]
-        if steps.empty:
-            continue
-        items = "".join(
-            f'<li><strong>{esc(s.practice)}</strong> <span class="tag">{esc(s.category)}, level '
-            f"{s.current_level} to {s.target_level}</span><br>{esc(s.action)}"
-            + (
-                " <em>(after the other categories reach level "
-                f"{ctx.framework.roadmap.later_until_level})</em>"
-                if s.deferred
-                else ""
+    return {
+        "title": "Targets",
+        "met": int(gaps["met"].fillna(False).sum()),
+        "total": len(gaps),
+        "without": len(gaps) - len(with_target),
+        "table": views.table(
+            pd.DataFrame(
+                {
+                    "Practice": table["practice"],
+                    "Category": [ctx.framework.category(c).name for c in table["category_id"]],
+                    "Score": table["score"].map(num),
+                    "Target": [
+                        ""
+                        if pd.isna(t)
+                        else (f"level {t:.0f}" if kinds.get(p) == "level" else f"{t:.2f}")
+                        for t, p in zip(table["target_score"], table["practice_id"], strict=True)
+                    ],
+                    "Gap": table["gap"].map(_change),
+                    "Status": [
+                        "" if pd.isna(g) else ("at target" if g <= 1e-9 else "below target")
+                        for g in table["gap"]
+                    ],
+                }
             )
-            + "</li>"
-            for s in steps.itertuples()
-        )
-        body += f'<h3>{esc(horizon.name)}</h3><ol start="{steps["priority"].min()}">{items}</ol>'
-    first = (
+        ),
+    }
+
+
+@section("next_steps")
+def next_steps(ctx: ReportContext) -> dict:
+    title = "Recommended next steps and roadmap"
+    if ctx.suppressed:
+        return _withheld(ctx, title)
+    roadmap = ctx.framework.roadmap
+    horizons = []
+    for horizon in roadmap.horizons if not ctx.steps.empty else ():
+        steps = ctx.steps[ctx.steps["horizon"] == horizon.name]
+        if len(steps):
+            horizons.append(
+                {"name": horizon.name, "start": steps["priority"].min(), "steps": _steps(steps)}
+            )
+    order = (
         "Practices furthest below their targets first (see Targets), then practices without a "
         "target; practices already at target are left out. Foundations"
         if ctx.targets is not None
         else "Weakest practices first; foundations"
     )
-    intro = (
-        f"<p>{esc(first)} in the other categories come before "
-        f"{esc(ctx.framework.category(ctx.framework.roadmap.later_category).name)} steps until "
-        f"they reach level {ctx.framework.roadmap.later_until_level}.</p>"
-    )
-    return _section("next_steps", "Recommended next steps and roadmap", intro + body)
+    return {
+        "title": title,
+        "targets": ctx.targets is not None,
+        "empty": ctx.steps.empty,
+        "horizons": horizons,
+        "order": order,
+        "later": ctx.framework.category(roadmap.later_category).name,
+        "until": roadmap.later_until_level,
+    }
 
 
-def comments(ctx: ReportContext) -> str:
+@section("comments")
+def comments(ctx: ReportContext) -> dict | None:
     """Free-text comments, only when asked for and only of groups at the minimum size.
 
     Shown without respondent ids, roles or answers, in alphabetical order (not file order),
     each group under its business unit; groups below the minimum size show nothing.
     """
     if not ctx.include_comments:
-        return ""
-    size = ctx.min_group_size
-    body = (
-        f"<p>Free-text comments as respondents wrote them, for groups of at least {size} "
-        "responses only, in alphabetical order and without names, ids or roles.</p>"
-    )
-    given = {group: texts for group, texts in ctx.comments.items() if texts}
-    for group, texts in given.items():
-        items = "".join(f"<li>{esc(t)}</li>" for t in texts)
-        body += f'<h3>{esc(group)}</h3><ul class="comments">{items}</ul>'
-    if not given:
-        body += (
-            "<p>No comments to show.</p>"
-            if not ctx.suppressed
-            else f"<p>{esc(ctx.fewer().capitalize())}: no comments are shown.</p>"
-        )
-    if ctx.comments_withheld:
-        body += (
-            f"<p>Comments of {ctx.comments_withheld} unit(s) with {esc(ctx.fewer())} are not "
-            "shown.</p>"
-        )
-    return _section("comments", "Comments", body)
+        return None
+    return {
+        "title": "Comments",
+        "size": ctx.min_group_size,
+        "groups": [(group, texts) for group, texts in ctx.comments.items() if texts],
+        "none_shown": "No comments to show."
+        if not ctx.suppressed
+        else f"{ctx.fewer().capitalize()}: no comments are shown.",
+        "withheld_units": ctx.comments_withheld,
+        "fewer": ctx.fewer(),
+    }
 
 
-def method(ctx: ReportContext) -> str:
+@section("method")
+def method(ctx: ReportContext) -> dict:
     fw = ctx.framework
     labels = ", ".join(f"{k} {v}" for k, v in fw.scale.labels.items())
     items = [
@@ -1001,8 +953,7 @@ def method(ctx: ReportContext) -> str:
         f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
     ]
-    body = "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
-    return _section("method", "Method", body)
+    return {"title": "Method", "items": items}
 
 
 def show(*sections: str) -> None:
