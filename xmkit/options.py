@@ -94,7 +94,11 @@ class Options(BaseModel):
         max_length=200,
     )
     period: str = _opt(
-        "", "assessment period shown on the cover", "report batch notebook", "TEXT", max_length=100
+        "",
+        "assessment period shown on the cover (default: the assessment's)",
+        "report batch notebook",
+        "TEXT",
+        max_length=100,
     )
     framework: Path | None = _opt(
         None,
@@ -133,13 +137,15 @@ class Options(BaseModel):
     )
     ex: Names = _opt(
         "engagement",
-        "EX metric(s) to link, comma-separated; the first is charted",
+        "EX metric(s) to link, comma-separated; the first is charted (default: the "
+        "assessment's, else {default})",
         "report batch notebook",
         "NAMES",
     )
     cx: Names = _opt(
         "NPS",
-        "CX metric(s) to link, comma-separated; the first is charted",
+        "CX metric(s) to link, comma-separated; the first is charted (default: the "
+        "assessment's, else {default})",
         "report batch notebook",
         "NAMES",
     )
@@ -155,7 +161,11 @@ class Options(BaseModel):
         "FILE",
     )
     previous_period: str = _opt(
-        "", "period of the previous assessment", "report batch notebook", "TEXT", max_length=100
+        "",
+        "period of the previous assessment (default: the assessment's previous: period)",
+        "report batch notebook",
+        "TEXT",
+        max_length=100,
     )
     targets: Annotated[dict | None, BeforeValidator(_json)] = _opt(
         None, "targets per practice (docs/evidence.md); the assessment's targets:", "notebook"
@@ -240,7 +250,8 @@ class Options(BaseModel):
 def notebook_signature() -> list[tuple[str, str, object, str]]:
     """``(name, type, default, help)`` of each report notebook parameter the model declares.
 
-    The notebook receives text and numbers: paths as ``str``, targets as JSON ``str``.
+    The notebook receives text and numbers: paths as ``str``, targets as JSON ``str``; an
+    optional one is ``Optional[...]`` (papermill's parameter parser does not read ``X | None``).
     """
     rows = []
     for name in Options.fields_for("notebook"):
@@ -248,7 +259,9 @@ def notebook_signature() -> list[tuple[str, str, object, str]]:
         args = get_args(info.annotation) or (info.annotation,)
         kind = {int: "int", bool: "bool"}.get(next(a for a in args if a is not NoneType), "str")
         optional = NoneType in args
-        rows.append((name, kind + (" | None" if optional else ""), info.default, info.description))
+        rows.append(
+            (name, f"Optional[{kind}]" if optional else kind, info.default, info.description)
+        )
     return rows
 
 
@@ -333,12 +346,16 @@ def _flag_type(name: str):
     return parse
 
 
-def _default_text(name: str) -> str:
-    default = Options.model_fields[name].default
-    if default is None or name in {"client", "unit", "framework", "min_group_size"}:
-        return ""
+def _help(name: str) -> str:
+    """The field's help text with its default, unless the text says it (or there is none)."""
+    info = Options.model_fields[name]
+    default, text = info.default, info.description or ""
     shown = ",".join(default) if isinstance(default, tuple) else str(default)
-    return f" (default: {shown or 'none'})"
+    if "{default}" in text:
+        return text.format(default=shown)
+    if default in (None, "") or isinstance(default, bool) or "(default" in text:
+        return text
+    return f"{text} (default: {shown})"
 
 
 def add_flags(parser: argparse.ArgumentParser, command: str) -> None:
@@ -350,9 +367,9 @@ def add_flags(parser: argparse.ArgumentParser, command: str) -> None:
     for name in Options.fields_for(command):
         info = Options.model_fields[name]
         flag = _label(name, flags=True)
-        help_text = (info.description or "") + _default_text(name)
+        help_text = _help(name)
         if info.annotation is bool:
-            parser.add_argument(flag, action="store_true", default=None, help=info.description)
+            parser.add_argument(flag, action="store_true", default=None, help=help_text)
             continue
         choices = getattr(info.annotation, "__args__", None) if name == "executor" else None
         parser.add_argument(

@@ -227,7 +227,7 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
-    from xmkit.analysis.linkage import metric_name, linkage, strongest_lag
+    from xmkit.analysis.linkage import linkage, metric_name, strongest_lag
     from xmkit.io.metrics import load_metrics
 
     table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
