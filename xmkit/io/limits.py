@@ -62,20 +62,27 @@ def _mb(size: float) -> str:
     return f"{size / MB:,.1f} MB" if size >= MB / 10 else f"{size / 1024:,.1f} KB"
 
 
-def check_file_size(path: Path) -> None:
-    """Refuse a file above the size limit, from its size on disk alone (nothing is read)."""
-    limit = max_file_bytes()
+def _refuse_above(path: Path, limit: int, what: str, expected: str) -> None:
+    """Refuse ``path`` when its size on disk is above ``limit`` bytes (nothing is read)."""
     size = path.stat().st_size
     if size > limit:
         raise XmkitError(
             Problem(
-                str(path),
-                f"the file is larger than {_mb(limit)} ({_mb(size)})",
-                expected="a responses file of at most "
-                f"{_mb(limit)}: split it by business unit, or raise the limit with "
-                "XMKIT_MAX_FILE_MB",
+                str(path), f"{what} is larger than {_mb(limit)} ({_mb(size)})", expected=expected
             )
         )
+
+
+def check_file_size(path: Path) -> None:
+    """Refuse a responses file above the size limit, from its size on disk alone."""
+    limit = max_file_bytes()
+    _refuse_above(
+        path,
+        limit,
+        "the file",
+        f"a responses file of at most {_mb(limit)}: split it by business unit, or raise the "
+        "limit with XMKIT_MAX_FILE_MB",
+    )
 
 
 def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
@@ -116,15 +123,7 @@ MAX_YAML_BYTES = 1 * MB
 def read_yaml_text(path: Path, what: str) -> str:
     """The text of a person-written YAML file (``what`` names it in errors), size-checked first."""
     try:
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise XmkitError(
-                Problem(
-                    str(path),
-                    f"the {what} is larger than {_mb(MAX_YAML_BYTES)} ({_mb(size)})",
-                    expected=f"a {what} written by hand, a few KB",
-                )
-            )
+        _refuse_above(path, MAX_YAML_BYTES, f"the {what}", f"a {what} written by hand, a few KB")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise XmkitError(Problem(str(path), f"{what} not found")) from None
