@@ -36,8 +36,8 @@ __all__ = [
     "resolve",
 ]
 
-FORMATS = ("html", "pdf", "ipynb")
 Format = Literal["html", "pdf", "ipynb"]
+FORMATS: tuple[str, ...] = get_args(Format)
 Lag = Annotated[int, Field(ge=0, le=12)]
 """Longest lag tested between EX and CX metrics, in periods of the metrics file."""
 PeriodName = Annotated[str, Field(min_length=1, max_length=40)]
@@ -217,8 +217,11 @@ class Options(BaseModel):
                 [
                     Problem(
                         _label(str(e["loc"][0]) if e["loc"] else "options", flags),
-                        e["msg"],
+                        "unknown option" if e["type"] == "extra_forbidden" else e["msg"],
                         value=None if e["type"] == "extra_forbidden" else str(e.get("input")),
+                        expected=f"one of {', '.join(cls.model_fields)}"
+                        if e["type"] == "extra_forbidden"
+                        else None,
                     )
                     for e in exc.errors()
                 ]
