@@ -30,6 +30,7 @@ from batch_helpers import pdf_text
 import xmkit
 from xmkit.batch.run import run_batch
 from xmkit.cli import build_parser
+from xmkit.options import Options, given_flags
 from xmkit.report import sections as xr
 
 pytestmark = pytest.mark.slow
@@ -217,8 +218,10 @@ def test_comments_are_kept_only_for_units_at_the_minimum_size(framework):
 def test_include_comments_is_an_option_of_report_and_batch_and_off_by_default():
     parser = build_parser()
     for command in ("report", "batch"):
-        assert parser.parse_args([command, "x.csv"]).include_comments is False
-        assert parser.parse_args([command, "x.csv", "--include-comments"]).include_comments
+        off = given_flags(parser.parse_args([command, "x.csv"]), command)
+        assert Options.checked(off).include_comments is False
+        on = given_flags(parser.parse_args([command, "x.csv", "--include-comments"]), command)
+        assert Options.checked(on).include_comments is True
 
 
 def test_readme_says_the_executed_notebook_is_internal_and_written_only_on_request():

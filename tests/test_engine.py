@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+from xmkit.options import Options
 from xmkit.render import engine
 from xmkit.render.execute import execute, notebook_to_html, report_parameters
 
@@ -129,7 +130,8 @@ def test_papermill_cli_runs_reports_with_the_xmkit_engine(tmp_path):
 
 
 def test_engine_reports_are_identical_to_plain_papermill_reports():
-    parameters = report_parameters(EXAMPLE, "Northwind Retail Group", "Contact Centre")
+    options = Options(client="Northwind Retail Group", unit="Contact Centre")
+    parameters = report_parameters(EXAMPLE, options)
     warm = notebook_to_html(execute(parameters, engine="xmkit"), "t")
     warm_again = notebook_to_html(execute(parameters, engine="xmkit"), "t")
     plain = notebook_to_html(execute(parameters, engine=None), "t")

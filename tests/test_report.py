@@ -571,7 +571,7 @@ def _template_parameters() -> dict[str, str]:
     assert len(cells) == 1
     found = {}
     for line in cells[0].source.splitlines():
-        match = re.match(r"(\w+)\s*:\s*\w+\s*=.*?#\s*(.+)$", line)
+        match = re.match(r"(\w+)\s*:\s*[\w\[\]]+\s*=.*?#\s*(.+)$", line)
         if match:
             found[match.group(1)] = match.group(2).strip()
     return found
@@ -589,7 +589,8 @@ def test_papermill_help_lists_every_report_parameter_with_its_description():
     described = _template_parameters()
     output = squash(done.stdout)
     for name in ("responses", "client", "unit", "period", "framework", "min_group_size"):
-        assert re.search(rf"^\s*{name}: (str|int) \(default", done.stdout, flags=re.M), name
+        kind = r"(str|int|Optional\[(str|int)\])"
+        assert re.search(rf"^\s*{name}: {kind} \(default", done.stdout, flags=re.M), name
         assert described.get(name), f"parameter {name} has no description in the template"
         assert squash(described[name]) in output, name
 

@@ -17,6 +17,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
 from html.parser import HTMLParser
 from importlib import resources
@@ -459,6 +460,27 @@ def test_yaml_aliases_are_refused_before_they_expand():
     with pytest.raises(yaml.YAMLError, match="aliases"):
         load_yaml(bomb)
     assert load_yaml("a: [1, 2]\nb: {c: d}\n") == {"a": [1, 2], "b": {"c": "d"}}
+
+
+def test_assessment_with_an_alias_bomb_under_targets_is_refused_at_once(tmp_path):
+    levels = 'l0: &l0 ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 10)
+    )
+    text = "client: Acme\ntargets:\n  " + levels.replace("\n  ", "\n  ", 1)
+    (tmp_path / "responses.csv").write_text("respondent_id,unit,role\n", encoding="utf-8")
+    (tmp_path / "assessment.yaml").write_text(text, encoding="utf-8")
+    assert len(text) < 1000  # expanded, 9**10 strings: billions of nodes
+    start = time.perf_counter()
+    with pytest.raises(xmkit.XmkitError, match="aliases") as error:
+        load_assessment(tmp_path)
+    assert time.perf_counter() - start < 1.0
+    assert "assessment.yaml" in str(error.value) and "row" in str(error.value)
+
+
+def test_an_oversized_assessment_file_is_refused_before_it_is_parsed(tmp_path):
+    (tmp_path / "assessment.yaml").write_text("client: Acme\n" + "#" * 2_000_000, "utf-8")
+    with pytest.raises(xmkit.XmkitError, match="larger than"):
+        load_assessment(tmp_path)
 
 
 CODE_CELLS = [

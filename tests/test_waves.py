@@ -1,5 +1,5 @@
 """Waves: the change since an earlier assessment, worked out by hand on the mini framework,
-its bootstrap interval, suppression in either wave, and each unit's trend.
+its bootstrap interval, suppression in either wave, and the wave charts.
 
 Mini framework (tests/data/mini_framework.yaml): Base = p1 (a1, a2) and p2 (a3); Converge =
 p3 (c1). Unit A now is the worked example of tests/test_score.py: a1 = 4.6, a2 = 4.5 (r4
@@ -30,7 +30,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import xmkit
-from xmkit.analysis.waves import compare_waves, trend
+from xmkit.analysis.waves import compare_waves
 from xmkit.report.evidence_charts import trend_chart, wave_chart
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,36 +176,19 @@ def test_example_waves_improve_and_the_new_unit_is_not_compared():
     assert popup["suppressed"].all() and (popup["n_before"] == 0).all()
 
 
-def test_trend_lists_each_unit_over_the_waves(mini, now, before):
-    waves = [
-        ("2025", xmkit.score(before, mini, by="unit", n_boot=0)),
-        ("2026", xmkit.score(now, mini, by="unit", n_boot=0)),
-    ]
-    table = trend(waves)
-    a = table[table["unit"] == "A"]
-    assert a["wave"].tolist() == ["2025", "2026"]
-    assert a["score"].tolist() == pytest.approx([2.625, 3.3375])
-    assert np.isnan(a["change"].iloc[0]) and a["change"].iloc[1] == pytest.approx(0.7125)
-    assert a["stage"].tolist() == [3, 3]
-    b = table[table["unit"] == "B"]
-    assert b["suppressed"].all() and b["score"].isna().all() and b["change"].isna().all()
-    # a unit absent from a wave has no row there, and no change across the gap
-    three = trend([*waves, ("2027", xmkit.score(now[now["unit"] == "B"], mini, by="unit"))])
-    assert three[three["unit"] == "A"]["wave"].tolist() == ["2025", "2026"]
-    categories = trend(waves, level="category")
-    assert set(categories["id"]) == {"base", "converge"}
-
-
 def test_wave_and_trend_charts_draw(mini, now, before, tmp_path):
     result = compare_waves(now, before, mini, by="unit", n_boot=200)
-    waves = [
-        ("2025", xmkit.score(before, mini, by="unit", n_boot=0)),
-        ("2026", xmkit.score(now, mini, by="unit", n_boot=0)),
-    ]
+    overall = result[result["level"] == "overall"]
+    waves = pd.concat(
+        [
+            overall.assign(wave="2025", wave_order=0, score=overall["score_before"]),
+            overall.assign(wave="2026", wave_order=1, score=overall["score_now"]),
+        ]
+    )
     for fig in (
         wave_chart(result[result["unit"] == "A"], mini),
         wave_chart(result[result["unit"] == "B"], mini),  # suppressed: a note, no numbers
-        trend_chart(trend(waves)),
+        trend_chart(waves),
     ):
         assert isinstance(fig, Figure)
         fig.savefig(tmp_path / "chart.svg")

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 _PUBLIC = {
     "Problem": "xmkit.errors",
     "XmkitError": "xmkit.errors",
+    "InputError": "xmkit.errors",
+    "RenderError": "xmkit.errors",
+    "UsageError": "xmkit.errors",
+    "Options": "xmkit.options",
     "Framework": "xmkit.framework",
     "load_framework": "xmkit.framework",
     "load_responses": "xmkit.io.responses",
@@ -26,7 +30,11 @@ _PUBLIC = {
 
 __all__ = [
     "Framework",
+    "InputError",
+    "Options",
     "Problem",
+    "RenderError",
+    "UsageError",
     "XmkitError",
     "load_framework",
     "load_responses",
@@ -44,9 +52,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from xmkit.analysis.score import perception_gaps, score
     from xmkit.analysis.validate import validate
     from xmkit.batch.run import run_batch
-    from xmkit.errors import Problem, XmkitError
+    from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
     from xmkit.framework import Framework, load_framework
     from xmkit.io.responses import load_responses
+    from xmkit.options import Options
     from xmkit.render.execute import render_report
 
 

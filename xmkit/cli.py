@@ -21,11 +21,12 @@ import pandas as pd
 
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import perception_gaps, score
-from xmkit.errors import XmkitError
+from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import write_tables
 from xmkit.io.questionnaire import FORMATS, questionnaire_format, write_questionnaire
 from xmkit.io.responses import read_responses
+from xmkit.options import Options, add_flags, given_flags, is_assessment, resolve
 from xmkit.startup import skip_slow_imports
 
 MAX_PRINTED_PROBLEMS = 200
@@ -40,31 +41,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _framework_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--framework",
-        metavar="FILE",
-        type=Path,
-        help="framework YAML to use instead of the bundled EX/CX alignment framework",
-    )
-
-
-def _min_size_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--min-group-size",
-        type=int,
-        metavar="N",
-        help="smallest group whose results are shown (default: the framework's, 5)",
-    )
-
-
-def _comments_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--include-comments",
-        action="store_true",
-        help="show free-text comments, only of groups that meet the minimum group size "
-        "(default: no comments in any report)",
-    )
+def _output_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("-o", "--output", type=Path, metavar="DIR", help=help_text)
 
 
 def _by(text: str) -> list[str]:
@@ -94,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
-    _framework_arg(p)
+    add_flags(p, "validate")
     p.set_defaults(run=_cmd_validate)
 
     p = sub.add_parser(
@@ -127,16 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--gaps", action="store_true", help="also print perception gaps between roles per category"
     )
-    p.add_argument(
-        "--bootstrap",
-        type=int,
-        default=1000,
-        metavar="N",
-        help="bootstrap replicates for confidence intervals (0: none; default 1000)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
-    _framework_arg(p)
-    _min_size_arg(p)
+    add_flags(p, "score")
     p.set_defaults(run=_cmd_score)
 
     p = sub.add_parser(
@@ -161,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file, e.g. form.xlsx",
     )
-    _framework_arg(p)
+    add_flags(p, "questionnaire")
     p.set_defaults(run=_cmd_questionnaire)
 
     p = sub.add_parser(
@@ -175,52 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
-    p.add_argument("--client", help="client name (required unless FILE is an assessment)")
-    p.add_argument("--unit", help="business unit to report on (default: whole organization)")
-    p.add_argument("--period", help="assessment period shown on the cover")
-    p.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("reports"),
-        metavar="DIR",
-        help="output folder (default: reports/)",
-    )
-    p.add_argument(
-        "--format",
-        default="html,pdf",
-        metavar="LIST",
-        help="comma-separated formats among html, pdf, ipynb (default: html,pdf)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
-    p.add_argument(
-        "--metrics",
-        type=Path,
-        metavar="FILE",
-        help="client metrics file (unit, period, metric, value): adds the Evidence section "
-        "(default: metrics: of the assessment)",
-    )
-    p.add_argument(
-        "--ex",
-        metavar="NAMES",
-        help="EX metric(s) to link, comma-separated (default: the assessment's, else engagement)",
-    )
-    p.add_argument(
-        "--cx",
-        metavar="NAMES",
-        help="CX metric(s) to link, comma-separated (default: the assessment's, else NPS)",
-    )
-    p.add_argument(
-        "--previous",
-        type=Path,
-        metavar="FILE",
-        help="responses of the previous assessment: adds the Progress section "
-        "(default: previous: of the assessment)",
-    )
-    p.add_argument("--previous-period", metavar="TEXT", help="period of the previous assessment")
-    _comments_arg(p)
-    _framework_arg(p)
-    _min_size_arg(p)
+    _output_arg(p, "output folder (default: reports/)")
+    add_flags(p, "report")
     p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser(
@@ -235,58 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     p.add_argument("file", type=Path, help="responses file, folder of files, or assessment(s)")
-    p.add_argument("--by", choices=["unit"], default="unit", help="what to split by (unit)")
-    p.add_argument("--client", help="client name (required for a responses file or folder)")
-    p.add_argument("--period", default="", help="assessment period shown in the reports")
-    p.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        metavar="DIR",
-        help="output folder (default: reports/<client>/)",
-    )
-    p.add_argument(
-        "--format",
-        default="html,pdf",
-        metavar="LIST",
-        help="formats of the unit reports among html, pdf, ipynb (default: html,pdf)",
-    )
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel renders (default 1)")
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="skip units whose input, template and outputs are unchanged since the last run",
-    )
-    p.add_argument(
-        "--executor",
-        choices=["local", "dask"],
-        default="local",
-        help="local processes (default) or a Dask distributed cluster",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --executor dask: "
-        "a local cluster of --jobs workers)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=int,
-        default=600,
-        metavar="S",
-        help="seconds a unit's notebook may run (default 600)",
-    )
-    p.add_argument(
-        "--recycle-after",
-        type=int,
-        default=50,
-        metavar="N",
-        help="replace each warm kernel after N reports, bounding memory (default 50)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
-    _comments_arg(p)
-    _framework_arg(p)
-    _min_size_arg(p)
+    _output_arg(p, "output folder (default: reports/<client>/)")
+    add_flags(p, "batch")
     p.set_defaults(run=_cmd_batch)
     return parser
 
@@ -297,22 +172,14 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
     return 2
 
 
-def _is_assessment(path: Path) -> bool:
-    return (path / "assessment.yaml").is_file() or path.suffix.lower() in {".yaml", ".yml"}
-
-
 def _use_assessment(args: argparse.Namespace) -> None:
     """Let FILE be an assessment folder: its responses, framework and minimum group size
     fill in what the command line leaves open (flags win)."""
-    if not _is_assessment(args.file):
-        return
-    from xmkit.io.assessment import load_assessment
-
-    assessment = load_assessment(args.file)
-    args.file = assessment.responses_path
-    args.framework = args.framework or assessment.framework_path
-    if hasattr(args, "min_group_size"):
-        args.min_group_size = args.min_group_size or assessment.min_group_size
+    if is_assessment(args.file):
+        args.file, opts = resolve(args.file, given_flags(args, args.command), flags=True)
+        args.framework = opts.framework
+        if hasattr(args, "min_group_size"):
+            args.min_group_size = opts.min_group_size
 
 
 def _framework(args: argparse.Namespace) -> Framework:
@@ -462,9 +329,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     _use_assessment(args)
     framework = _framework(args)
     data = _load(args, framework)
-    min_size = args.min_group_size or framework.thresholds.min_group_size
+    opts = Options.checked(given_flags(args, "score"), flags=True)
+    min_size = opts.min_size(framework.thresholds.min_group_size)
     scores = score(
-        data, framework, by=args.by, min_group_size=min_size, n_boot=args.bootstrap, seed=args.seed
+        data, framework, by=args.by, min_group_size=min_size, n_boot=opts.bootstrap, seed=opts.seed
     )
     tables = {"scores": scores}
     if args.gaps:
@@ -500,89 +368,54 @@ def _cmd_questionnaire(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from xmkit.io.assessment import load_assessment
-    from xmkit.render.execute import parse_formats, render_report
+    from xmkit.render.execute import render_options
 
-    formats = parse_formats(args.format)
-    responses, client, period = args.file, args.client, args.period or ""
-    framework, min_size = args.framework, args.min_group_size
-    metrics, previous, targets = args.metrics, args.previous, None
-    ex, cx, previous_period = args.ex or "", args.cx or "", args.previous_period or ""
-    max_lag, period_name = 3, ""
-    if args.file.is_dir() or args.file.suffix.lower() in {".yaml", ".yml"}:
-        assessment = load_assessment(args.file)
-        responses = assessment.responses_path
-        client = client or assessment.client
-        period = args.period or assessment.period
-        framework = framework or assessment.framework_path
-        min_size = min_size or assessment.min_group_size
-        if assessment.metrics:
-            metrics = metrics or assessment.metrics_path
-            ex = ex or ",".join(assessment.metrics.ex)
-            cx = cx or ",".join(assessment.metrics.cx)
-            max_lag, period_name = assessment.metrics.max_lag, assessment.metrics.period_name
-        if assessment.previous:
-            previous = previous or assessment.previous_path
-            previous_period = previous_period or assessment.previous.period
-        targets = assessment.targets
-    if not client:
-        return _usage_error(args, "--client is required when FILE is a responses file")
-    framework_obj = load_framework(framework)
-    loaded = read_responses(responses, framework_obj)  # clear errors before a kernel starts
+    responses, opts = resolve(args.file, given_flags(args, "report"), flags=True)
+    if not opts.client:
+        raise UsageError(
+            Problem(
+                "--client",
+                "a client name is needed",
+                expected="--client NAME, or FILE as an assessment folder",
+            )
+        )
+    framework = load_framework(opts.framework)
+    loaded = read_responses(responses, framework)  # clear errors before a kernel starts
     if loaded.problems:
         raise XmkitError(loaded.problems)
     units = [str(u) for u in loaded.data["unit"].drop_duplicates()]
-    if args.unit is not None and args.unit not in units:
+    if opts.unit is not None and opts.unit not in units:
         listed = ", ".join(sorted(units)[:10]) + (", ..." if len(units) > 10 else "")
-        return _usage_error(args, f"no unit {args.unit!r} in {responses}; its units: {listed}")
-    _check_evidence(metrics, ex, cx, previous, framework_obj)
+        return _usage_error(args, f"no unit {opts.unit!r} in {responses}; its units: {listed}")
+    _check_evidence(opts, framework)
     start = time.perf_counter()
-    written = render_report(
-        responses,
-        client,
-        unit=args.unit,
-        output_dir=args.output,
-        formats=formats,
-        period=period,
-        framework=framework,
-        min_group_size=min_size,
-        seed=args.seed,
-        include_comments=args.include_comments,
-        metrics=metrics,
-        ex=ex,
-        cx=cx,
-        max_lag=max_lag,
-        period_name=period_name,
-        previous=previous,
-        previous_period=previous_period,
-        targets=targets,
-    )
+    written = render_options(responses, opts, args.output or Path("reports"))
     for fmt, path in written.items():
         print(f"{fmt:>5}: {path}")
     print(f"rendered in {time.perf_counter() - start:.1f} s")
     return 0
 
 
-def _check_evidence(
-    metrics: Path | None, ex: str, cx: str, previous: Path | None, framework: Framework
-) -> None:
+def _check_evidence(opts: Options, framework: Framework) -> None:
     """Clear errors about the metrics and the previous wave before a kernel starts."""
-    if metrics:
-        from xmkit.analysis.linkage import _metric_name
+    if opts.metrics:
+        from xmkit.analysis.linkage import metric_name
         from xmkit.io.metrics import load_metrics
 
-        table = load_metrics(metrics)
+        table = load_metrics(opts.metrics)
         problems = []
-        for name in [n.strip() for n in f"{ex or 'engagement'},{cx or 'NPS'}".split(",")]:
+        for name in [n.strip() for n in f"{opts.ex},{opts.cx}".split(",")]:
             if name:
                 try:
-                    _metric_name(table, name)
+                    metric_name(table, name)
                 except XmkitError as exc:
-                    problems.extend(dataclasses.replace(p, file=str(metrics)) for p in exc.problems)
+                    problems.extend(
+                        dataclasses.replace(p, file=str(opts.metrics)) for p in exc.problems
+                    )
         if problems:
             raise XmkitError(problems)
-    if previous:
-        before = read_responses(previous, framework)
+    if opts.previous:
+        before = read_responses(opts.previous, framework)
         if before.problems:
             raise XmkitError(before.problems)
 
@@ -600,24 +433,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     if not args.client and not _holds_assessments(args.file):
         return _usage_error(args, "--client is required unless FILE holds assessment folders")
-
-    results = run_batch(
-        args.file,
-        client=args.client,
-        output_dir=args.output,
-        formats=args.format,
-        jobs=args.jobs,
-        resume=args.resume,
-        framework=args.framework,
-        period=args.period,
-        min_group_size=args.min_group_size,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        seed=args.seed,
-        timeout=args.timeout,
-        recycle_after=args.recycle_after,
-        include_comments=args.include_comments,
-    )
+    results = run_batch(args.file, output_dir=args.output, **given_flags(args, "batch"))
     for result in results:
         print(result.summary())
     return 1 if any(r.failed for r in results) else 0
@@ -630,9 +446,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except XmkitError as exc:
+    except XmkitError as exc:  # input (1), render (1) or usage (2): see xmkit.errors
+        if isinstance(exc, UsageError):
+            print(f"xmkit {args.command}: usage error:", file=sys.stderr)
         _print_problems(exc.problems)
-        return 1
+        return exc.exit_code
     except BrokenPipeError:  # e.g. `xmkit score ... | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.io.limits import load_yaml
+from xmkit.io.limits import parse_yaml, read_yaml_text
 
 DEFAULT_FRAMEWORK = "ex_cx_alignment.yaml"
 
@@ -235,25 +234,14 @@ def load_framework(path: str | Path | None = None) -> Framework:
         name, text = DEFAULT_FRAMEWORK, source.read_text(encoding="utf-8")
     else:
         path = Path(path)
-        name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise XmkitError(f"framework file not found: {path}", file=name) from None
-        except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
-            raise XmkitError(f"cannot read the framework file ({exc})", file=name) from None
+        name, text = str(path), read_yaml_text(path, "framework file")
     return parse_framework(text, name)
 
 
 @lru_cache(maxsize=16)
 def parse_framework(text: str, name: str = "framework") -> Framework:
     """Parse and validate framework YAML text; cached, since a Framework is immutable."""
-    try:
-        data = load_yaml(text)  # safe tags only, and no alias bombs
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark else None
-        raise XmkitError(Problem(name, f"not valid YAML: {exc}", row=row)) from None
+    data = parse_yaml(text, name)  # safe tags only, and no alias bombs
     if not isinstance(data, dict):
         raise XmkitError(
             Problem(

@@ -51,6 +51,16 @@ import pandas as pd
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.metrics import period_index
 
+__all__ = [
+    "LINKAGE_COLUMNS",
+    "fisher_ci",
+    "linkage",
+    "linkage_pairs",
+    "metric_name",
+    "strongest_lag",
+    "t_quantile",
+]
+
 LINKAGE_COLUMNS = [
     "ex",
     "cx",
@@ -63,7 +73,6 @@ LINKAGE_COLUMNS = [
     "n_pairs",
     "ci_method",
 ]
-KINDS = ("between", "within")
 
 
 def fisher_ci(r: float, n: float, level: float = 0.95) -> tuple[float, float]:
@@ -98,7 +107,7 @@ def t_quantile(p: float, df: float) -> float:
     return float(z + sum(term / df ** (i + 1) for i, term in enumerate(terms)))
 
 
-def _metric_name(metrics: pd.DataFrame, name: str) -> str:
+def metric_name(metrics: pd.DataFrame, name: str) -> str:
     """The metric as spelled in the data: exact, else the only case-insensitive match."""
     names = list(dict.fromkeys(metrics["metric"].astype(str)))
     if name in names:
@@ -132,7 +141,7 @@ def _panel(metrics: pd.DataFrame, ex: str, cx: str, remove_period_means: bool) -
     if "t" not in data.columns:
         index = period_index(data["period"])
         data["period"], data["t"] = index["period"].to_numpy(), index["t"].to_numpy()
-    ex, cx = _metric_name(data, ex), _metric_name(data, cx)
+    ex, cx = metric_name(data, ex), metric_name(data, cx)
     data = data[data["metric"].isin([ex, cx])].dropna(subset=["value"])
     wide = data.pivot_table(
         index=["unit", "t"], columns="metric", values="value", aggfunc="mean", observed=True
@@ -289,7 +298,7 @@ def linkage(
     if min_lag > max_lag:
         raise ValueError(f"min_lag ({min_lag}) is above max_lag ({max_lag})")
     panel = _panel(metrics, ex, cx, remove_period_means)
-    ex_name, cx_name = _metric_name(metrics, ex), _metric_name(metrics, cx)
+    ex_name, cx_name = metric_name(metrics, ex), metric_name(metrics, cx)
     rng = np.random.default_rng(seed)
     rows = []
     for lag in range(min_lag, max_lag + 1):

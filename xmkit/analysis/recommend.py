@@ -14,10 +14,11 @@ Rules (the numbers come from the framework's ``roadmap`` section):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pandas as pd
 
-from xmkit.analysis.score import COLUMNS
+from xmkit.analysis.score import group_columns
 from xmkit.framework import Framework, load_framework
 
 RECOMMEND_COLUMNS = [
@@ -35,8 +36,21 @@ RECOMMEND_COLUMNS = [
 ]
 
 
-def _group_columns(scores: pd.DataFrame) -> list[str]:
-    return [c for c in scores.columns if c not in COLUMNS]
+__all__ = ["RECOMMEND_COLUMNS", "assign_horizons", "recommend"]
+
+
+def assign_horizons(deferred: Sequence[bool], framework: Framework) -> list[str]:
+    """The roadmap horizon of each step of an ordered list (``deferred`` flags each step).
+
+    The horizons fill in order, each with its ``size`` steps; deferred steps, and steps
+    beyond the sizes, go in the last horizon.
+    """
+    horizons = framework.roadmap.horizons
+    slots: list[str] = []
+    for horizon in horizons:
+        slots += [horizon.name] * (len(deferred) if horizon.size is None else horizon.size)
+    last = horizons[-1].name
+    return [last if d or i >= len(slots) else slots[i] for i, d in enumerate(deferred)]
 
 
 def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
@@ -74,15 +88,10 @@ def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
             }
         )
     steps.sort(key=lambda s: (s["deferred"], s["score"], s["practice_id"]))
-    horizons: list[str] = []
-    for horizon in roadmap.horizons:
-        horizons += [horizon.name] * (len(steps) if horizon.size is None else horizon.size)
-    last = roadmap.horizons[-1].name
-    for priority, step in enumerate(steps, start=1):
+    horizons = assign_horizons([s["deferred"] for s in steps], framework)
+    for priority, (step, horizon) in enumerate(zip(steps, horizons, strict=True), start=1):
         step["priority"] = priority
-        step["horizon"] = horizons[priority - 1] if priority <= len(horizons) else last
-        if step["deferred"]:
-            step["horizon"] = last
+        step["horizon"] = horizon
     return steps
 
 
@@ -95,7 +104,7 @@ def recommend(scores: pd.DataFrame, framework: Framework | None = None) -> pd.Da
     Suppressed groups get no steps.
     """
     framework = framework or load_framework()
-    by = _group_columns(scores)
+    by = group_columns(scores)
     practices = scores[scores["level"] == "practice"]
     rows = []
     for key, group in practices.groupby(by, sort=True) if by else [((), practices)]:

@@ -51,7 +51,21 @@ COLUMNS = [
 ]
 
 
-def _as_wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+__all__ = [
+    "COLUMNS",
+    "LEVELS",
+    "RollUp",
+    "as_wide",
+    "by_list",
+    "gaps_from_scores",
+    "group_columns",
+    "perception_gaps",
+    "score",
+]
+
+
+def as_wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Responses one row per respondent: the long layout pivoted, the wide one checked."""
     if "question_id" in data.columns and "answer" in data.columns:
         return wide_from_long(data, framework)
     missing = [q for q in framework.question_ids if q not in data.columns]
@@ -60,14 +74,24 @@ def _as_wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
     return data
 
 
-def _by_list(by: str | Sequence[str] | None) -> list[str]:
+def by_list(by: str | Sequence[str] | None) -> list[str]:
+    """``by`` of the scoring functions as a list of column names."""
     if by is None:
         return []
     return [by] if isinstance(by, str) else list(by)
 
 
-class _Structure:
-    """Index arrays that map question columns to practices and categories."""
+def group_columns(scores: pd.DataFrame) -> list[str]:
+    """The grouping columns (unit, role ...) of a score-derived table."""
+    return [c for c in scores.columns if c not in COLUMNS]
+
+
+class RollUp:
+    """Question scores -> practice, category and overall scores (the definitions above).
+
+    Used for the scores themselves, their bootstrap and the bootstrap of wave changes, so every
+    number rolls up the same way.
+    """
 
     def __init__(self, framework: Framework) -> None:
         q = framework.questions
@@ -81,6 +105,12 @@ class _Structure:
         self.p_category = np.array([self.category_ids.index(p_cat[p]) for p in self.practice_ids])
         weights = np.array([c.weight for c in framework.categories], dtype=float)
         self.weights = weights / weights.sum()
+        self.ids = ["overall", *self.category_ids, *self.practice_ids]
+
+    def __call__(self, question_scores: np.ndarray) -> np.ndarray:
+        """Replicates x [overall, categories..., practices...], in the order of ``ids``."""
+        practice, category, overall = self.roll_up(question_scores)
+        return np.column_stack([overall, category, practice])
 
     def roll_up(self, question_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Practice, category and overall scores from question scores (rows: replicates)."""
@@ -110,7 +140,7 @@ def _mean_by(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
 
 def _group_rows(
     x: np.ndarray,
-    structure: _Structure,
+    structure: RollUp,
     framework: Framework,
     min_group_size: int,
     n_boot: int,
@@ -213,10 +243,10 @@ def score(
     answered by fewer respondents than that.
     """
     framework = framework or load_framework()
-    by = _by_list(by)
-    wide = _as_wide(data, framework)
+    by = by_list(by)
+    wide = as_wide(data, framework)
     min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
-    structure = _Structure(framework)
+    structure = RollUp(framework)
     rng = np.random.default_rng(seed)
     labels = _labels(framework)
 
@@ -295,7 +325,7 @@ def perception_gaps(
     too small, its numbers are withheld and ``suppressed=True``.
     """
     framework = framework or load_framework()
-    by = _by_list(by)
+    by = by_list(by)
     min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
     scores = score(data, framework, by=[*by, "role"], min_group_size=min_size, n_boot=0)
     return gaps_from_scores(scores, framework, by)

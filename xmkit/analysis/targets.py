@@ -28,8 +28,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from xmkit.analysis.recommend import RECOMMEND_COLUMNS
-from xmkit.analysis.score import COLUMNS
+from xmkit.analysis.recommend import RECOMMEND_COLUMNS, assign_horizons
+from xmkit.analysis.score import group_columns
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 
@@ -176,7 +176,7 @@ def target_gaps(
     """
     framework = framework or load_framework()
     table = _as_targets(targets, framework)
-    by = _group_columns(scores)
+    by = group_columns(scores)
     practices = scores[scores["level"] == "practice"]
     out = practices[[*by, "category_id", "id", "name", "score"]].rename(
         columns={"id": "practice_id", "name": "practice"}
@@ -185,10 +185,6 @@ def target_gaps(
     out["gap"] = out["target_score"] - out["score"]
     out["met"] = pd.array(np.where(out["gap"].isna(), None, out["gap"] <= 1e-9), dtype="boolean")
     return out[[*by, *GAP_COLUMNS]].reset_index(drop=True)
-
-
-def _group_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if c not in COLUMNS]
 
 
 def apply_targets(
@@ -230,19 +226,11 @@ def apply_targets(
     merged = merged.sort_values(
         [*by, "_met", "_deferred", "_untargeted", "_gap", "priority"], kind="stable"
     ).reset_index(drop=True)
-    roadmap = framework.roadmap
-    last = roadmap.horizons[-1].name
     frames = []
     for _, group in merged.groupby(by, sort=True) if by else [((), merged)]:
         group = group.copy()
-        horizons: list[str] = []
-        for horizon in roadmap.horizons:
-            horizons += [horizon.name] * (len(group) if horizon.size is None else horizon.size)
         group["priority"] = np.arange(1, len(group) + 1)
-        group["horizon"] = [
-            last if deferred or i >= len(horizons) else horizons[i]
-            for i, deferred in enumerate(group["_deferred"])
-        ]
+        group["horizon"] = assign_horizons(group["_deferred"].tolist(), framework)
         frames.append(group)
     columns = [*by, *RECOMMEND_COLUMNS, "target_score", "gap"]
     if not frames:

@@ -1,4 +1,4 @@
-"""Assessment waves: what changed since an earlier assessment, and each unit's trend.
+"""Assessment waves: what changed since an earlier assessment.
 
 * ``change = score_now - score_before`` for the overall score, every category and every
   practice (scores as :func:`xmkit.score` defines them), per group in ``by``;
@@ -21,10 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from xmkit.analysis.score import score
+from xmkit.analysis.score import RollUp, as_wide, by_list, score
 from xmkit.analysis.stats import bootstrap_means, percentile_interval
 from xmkit.framework import Framework, load_framework
-from xmkit.io.responses import wide_from_long
 
 WAVE_COLUMNS = [
     "level",
@@ -40,75 +39,13 @@ WAVE_COLUMNS = [
     "n_before",
     "suppressed",
 ]
-TREND_COLUMNS = [
-    "wave",
-    "wave_order",
-    "level",
-    "id",
-    "name",
-    "n",
-    "score",
-    "change",
-    "stage",
-    "stage_name",
-    "suppressed",
-]
 LEVELS = ("overall", "category", "practice")
 
-
-def _by_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
-
-
-def _wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
-    if "question_id" in data.columns and "answer" in data.columns:
-        return wide_from_long(data, framework)
-    return data
-
-
-class _RollUp:
-    """Question means -> practice, category and overall scores, as :func:`xmkit.score` does.
-
-    Practice = mean of its answered questions; category = mean of its scored practices;
-    overall = category mean weighted by the framework's weights, over scored categories.
-    """
-
-    def __init__(self, framework: Framework) -> None:
-        q = framework.questions
-        self.qids = q["question_id"].tolist()
-        practices = list(dict.fromkeys(q["practice_id"]))
-        categories = [c.id for c in framework.categories]
-        self.q_to_p = (q["practice_id"].to_numpy()[:, None] == np.array(practices)).astype(float)
-        p_cat = {p.id: c.id for c, p in framework.practices}
-        self.p_to_c = (
-            np.array([p_cat[p] for p in practices])[:, None] == np.array(categories)
-        ).astype(float)
-        weights = np.array([c.weight for c in framework.categories], dtype=float)
-        self.weights = weights / weights.sum()
-        self.ids = ["overall", *categories, *practices]
-
-    @staticmethod
-    def _mean(values: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-        present = ~np.isnan(values)
-        sums = np.where(present, values, 0.0) @ onehot
-        counts = present.astype(float) @ onehot
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(counts > 0, sums / counts, np.nan)
-
-    def __call__(self, question_means: np.ndarray) -> np.ndarray:
-        """Replicates x [overall, categories..., practices...]."""
-        practice = self._mean(question_means, self.q_to_p)
-        category = self._mean(practice, self.p_to_c)
-        w = np.where(np.isnan(category), 0.0, self.weights)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            overall = np.nansum(category * w, axis=1) / w.sum(axis=1)
-        return np.column_stack([overall, category, practice])
+__all__ = ["LEVELS", "WAVE_COLUMNS", "compare_waves"]
 
 
 def _replicates(
-    x: np.ndarray, rollup: _RollUp, n_boot: int, rng: np.random.Generator, max_resample: int
+    x: np.ndarray, rollup: RollUp, n_boot: int, rng: np.random.Generator, max_resample: int
 ) -> np.ndarray:
     """Bootstrap replicates of every roll-up score of one wave's respondents (rows)."""
     present = ~np.isnan(x)
@@ -144,9 +81,9 @@ def compare_waves(
     module docstring for definitions).
     """
     framework = framework or load_framework()
-    by = _by_list(by)
+    by = by_list(by)
     min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
-    current, previous = _wide(current, framework), _wide(previous, framework)
+    current, previous = as_wide(current, framework), as_wide(previous, framework)
     keys = [*by, "level", "id"]
     tables = []
     for data in (current, previous):
@@ -181,7 +118,7 @@ def compare_waves(
     merged["ci_high"] = np.nan
 
     if n_boot:
-        rollup = _RollUp(framework)
+        rollup = RollUp(framework)
         rng = np.random.default_rng(seed)
         groups_now = current.groupby(by, sort=True).indices if by else {(): None}
         groups_before = previous.groupby(by, sort=True).indices if by else {(): None}
@@ -209,39 +146,7 @@ def compare_waves(
 
     numeric = ["score_now", "score_before", "change", "ci_low", "ci_high"]
     merged.loc[merged["suppressed"], numeric] = np.nan
-    order = {item: i for i, item in enumerate(_RollUp(framework).ids)}
+    order = {item: i for i, item in enumerate(RollUp(framework).ids)}
     merged["_order"] = merged["id"].map(order)
     merged = merged.sort_values([*by, "_order"], kind="stable").reset_index(drop=True)
     return merged[[*by, *WAVE_COLUMNS]]
-
-
-def trend(
-    waves: Sequence[tuple[str, pd.DataFrame]],
-    by: str | Sequence[str] | None = "unit",
-    level: str = "overall",
-) -> pd.DataFrame:
-    """Each group's score over the waves, oldest first: for the portfolio's trend view.
-
-    ``waves`` is ``[(label, scores), ...]`` in time order, each ``scores`` a :func:`xmkit.score`
-    table grouped by ``by`` (units by default). Returns one row per group, wave and item of
-    ``level`` (overall by default; also category or practice) with ``wave``, ``wave_order``
-    (0 = oldest), ``n``, ``score``, ``stage`` and ``change`` since the group's previous wave
-    in the wave just before (NaN when either is suppressed or the group is absent from it; a
-    group missing from a wave has no row for it).
-    """
-    by = _by_list(by)
-    frames = []
-    for order, (label, scores) in enumerate(waves):
-        rows = scores[scores["level"] == level]
-        keep = [*by, "level", "id", "name", "n", "score", "stage", "stage_name", "suppressed"]
-        frames.append(rows[keep].assign(wave=str(label), wave_order=order))
-    if not frames:
-        return pd.DataFrame(columns=[*by, *TREND_COLUMNS])
-    table = pd.concat(frames, ignore_index=True)
-    table = table.sort_values([*by, "id", "wave_order"], kind="stable").reset_index(drop=True)
-    series = [*by, "id"]
-    previous = table.groupby(series, sort=False)["wave_order"].shift()
-    prior_score = table.groupby(series, sort=False)["score"].shift()
-    consecutive = previous.eq(table["wave_order"] - 1)
-    table["change"] = np.where(consecutive, table["score"] - prior_score, np.nan)
-    return table[[*by, *TREND_COLUMNS]]

@@ -24,7 +24,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
@@ -33,19 +33,14 @@ from pathlib import Path
 import pandas as pd
 
 from xmkit.analysis.score import score
-from xmkit.errors import Problem, XmkitError
+from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.io.assessment import load_assessment
 from xmkit.io.iorw import atomic_write_bytes, write_table
 from xmkit.io.paths import slugify
 from xmkit.io.responses import read_responses
-from xmkit.render.engine import DEFAULT_RECYCLE_AFTER, pool
-from xmkit.render.execute import (
-    parse_formats,
-    render_notebook,
-    report_parameters,
-    template_path,
-)
+from xmkit.options import Options, resolve
+from xmkit.render.engine import pool
+from xmkit.render.execute import render_notebook, report_parameters, template_path
 from xmkit.startup import skip_slow_imports
 
 MANIFEST = "manifest.json"
@@ -55,21 +50,17 @@ RESPONSE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 
 @dataclass
 class UnitJob:
-    """Everything one worker needs to render one unit's report."""
+    """Everything one worker needs to render one unit's report (its options name the unit)."""
 
-    unit: str
     slug: str
-    client: str
     folder: str
     csv: str
-    formats: tuple[str, ...]
-    period: str = ""
-    framework: str | None = None
-    min_group_size: int | None = None
-    seed: int = 0
-    timeout: int = 600
+    options: Options
     input_hash: str = ""
-    include_comments: bool = False
+
+    @property
+    def unit(self) -> str:
+        return str(self.options.unit)
 
 
 @dataclass
@@ -136,16 +127,19 @@ def template_hash(framework: str | Path | None) -> str:
 
 @dataclass
 class Source:
-    """One client's responses, as units with their rows, plus units that already failed."""
+    """One client's responses, as units with their rows, plus units that already failed.
 
-    client: str
-    period: str
+    ``options`` are resolved for this client (flags over its ``assessment.yaml``).
+    """
+
+    options: Options
     data: pd.DataFrame
     failed: dict[str, str]
-    framework: str | None = None
-    min_group_size: int | None = None
     previous: pd.DataFrame | None = None  # an earlier wave's responses, for the portfolio trend
-    previous_period: str = ""
+
+    @property
+    def client(self) -> str:
+        return str(self.options.client)
 
 
 def _unit_problems(loaded, name: str) -> tuple[dict[str, str], list[Problem]]:
@@ -174,25 +168,28 @@ def _read_source(path: Path, framework: Framework) -> tuple[pd.DataFrame, dict[s
     return loaded.data, failed
 
 
-def plan_sources(
-    source: str | Path,
-    client: str | None,
-    framework: str | Path | None,
-    period: str = "",
-    min_group_size: int | None = None,
-) -> list[Source]:
-    """What to render: one responses file, a folder of per-unit files, or assessment folders."""
+def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source]:
+    """What to render: one responses file, a folder of per-unit files, or assessment folders.
+
+    ``given`` are the :class:`~xmkit.options.Options` values set by the caller; each
+    assessment fills in the rest (a ``client`` given is ignored for several assessments).
+    """
     source = Path(source)
-    fw = load_framework(framework)
+    if source.suffix.lower() in {".yaml", ".yml"}:
+        return [_assessment_source(source, given)]
     if source.is_dir():
         assessments = sorted(p.parent for p in source.glob("*/assessment.yaml"))
         if (source / "assessment.yaml").exists():
             assessments = [source]
         if assessments:
+            several = len(assessments) > 1
             return [
-                _assessment_source(a, client if len(assessments) == 1 else None)
+                _assessment_source(a, {**given, "client": None} if several else given)
                 for a in assessments
             ]
+    opts = Options.checked(given)
+    fw = load_framework(opts.framework)
+    if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in RESPONSE_SUFFIXES)
         if not files:
             raise XmkitError(
@@ -212,39 +209,32 @@ def plan_sources(
         data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     else:
         data, failed = _read_source(source, fw)
-    if not client:
-        raise XmkitError(
+    if not opts.client:
+        raise UsageError(
             Problem(
                 "--client",
                 "a client name is needed for a responses file",
                 expected="--client NAME, or an assessment folder",
             )
         )
-    return [
-        Source(client, period, data, failed, str(framework) if framework else None, min_group_size)
-    ]
+    return [Source(opts, data, failed, _previous(opts, fw))]
 
 
-def _assessment_source(folder: Path, client: str | None) -> Source:
-    assessment = load_assessment(folder)
-    framework = assessment.framework_path
-    fw = load_framework(framework)
-    data, failed = _read_source(assessment.responses_path, fw)
-    previous = None
-    if assessment.previous_path:
-        previous = read_responses(assessment.previous_path, fw)
-        if previous.problems:
-            raise XmkitError(previous.problems)
-    return Source(
-        client or assessment.client,
-        assessment.period,
-        data,
-        failed,
-        str(framework) if framework else None,
-        assessment.min_group_size,
-        previous.data if previous else None,
-        (assessment.previous.period or "previous") if previous else "",
-    )
+def _previous(opts: Options, framework: Framework) -> pd.DataFrame | None:
+    """The previous wave's responses, read once for the portfolio trend (None without one)."""
+    if opts.previous is None:
+        return None
+    previous = read_responses(opts.previous, framework)
+    if previous.problems:
+        raise XmkitError(previous.problems)
+    return previous.data
+
+
+def _assessment_source(folder: Path, given: Mapping[str, object]) -> Source:
+    responses, opts = resolve(folder, given)
+    fw = load_framework(opts.framework)
+    data, failed = _read_source(responses, fw)
+    return Source(opts, data, failed, _previous(opts, fw))
 
 
 def unique_slugs(names: Iterable[str]) -> dict[str, str]:
@@ -268,27 +258,18 @@ def render_unit(job: UnitJob) -> UnitResult:
     start = time.perf_counter()
     result = UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash)
     scratch = Path(tempfile.mkdtemp(prefix="xmkit-unit-"))
+    formats = job.options.formats
     try:
         responses = scratch / "responses.csv"
         responses.write_text(job.csv, encoding="utf-8")
-        parameters = report_parameters(
-            responses,
-            job.client,
-            job.unit,
-            job.period,
-            job.framework,
-            job.min_group_size,
-            job.seed,
-            job.include_comments,
-        )
         written = render_notebook(
             template_path(),
-            parameters,
+            report_parameters(responses, job.options),
             Path(job.folder),
-            f"EX/CX alignment: {job.client} - {job.unit}",
-            job.formats,
-            printer=_worker_printer() if "pdf" in job.formats else None,
-            timeout=job.timeout,
+            f"EX/CX alignment: {job.options.client} - {job.unit}",
+            formats,
+            printer=_worker_printer() if "pdf" in formats else None,
+            timeout=job.options.timeout,
         )
         result.status = DONE
         result.outputs = [str(Path(job.slug) / p.name) for p in written.values()]
@@ -452,7 +433,7 @@ class _Dask:
             self.cluster.close()
 
 
-def _executor(opts: _Options):
+def _executor(opts: Options):
     if opts.executor == "dask":
         return _Dask(opts.scheduler, opts.jobs)
     return _Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats)
@@ -560,32 +541,28 @@ def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
     return line
 
 
-@dataclass
-class _Options:
-    formats: tuple[str, ...]
-    jobs: int
-    resume: bool
-    executor: str
-    scheduler: str | None
-    seed: int
-    timeout: int
-    quiet: bool
-    recycle_after: int = DEFAULT_RECYCLE_AFTER
-    include_comments: bool = False
+RUN_ONLY = {"jobs", "resume", "executor", "scheduler", "recycle_after", "timeout"}
+"""Options that change how a batch runs, not what a report shows (left out of input hashes)."""
 
 
-def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResult:
+def _evidence_digest(opts: Options) -> str:
+    """Changes when the metrics or previous-wave file a unit report reads changes."""
+    return _digest(*(Path(f).read_bytes() for f in (opts.metrics, opts.previous) if f))
+
+
+def _batch_one(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
     start = time.perf_counter()
-    framework = load_framework(src.framework)
-    min_size = src.min_group_size or framework.thresholds.min_group_size
+    opts = src.options
+    framework = load_framework(opts.framework)
+    min_size = opts.min_size(framework.thresholds.min_group_size)
     folder.mkdir(parents=True, exist_ok=True)
-    if (removed := _clean_leftovers(folder)) and not opts.quiet:
+    if (removed := _clean_leftovers(folder)) and not quiet:
         print(
             f"removed {removed} temporary file(s) left by an interrupted run in {folder}",
             file=sys.stderr,
         )
     earlier = read_manifest(folder).get("units", {}) if opts.resume else {}
-    template = template_hash(src.framework)
+    template = template_hash(opts.framework)
     units = (
         sorted(set(src.data["unit"]) | set(src.failed), key=str)
         if len(src.data)
@@ -597,6 +574,8 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
     results: list[UnitResult] = []
     jobs: list[UnitJob] = []
     by_unit = dict(iter(src.data.groupby("unit", sort=False))) if len(src.data) else {}
+    shown = opts.model_dump_json(exclude=RUN_ONLY | {"unit"})
+    evidence = _evidence_digest(opts)
     for unit in units:
         n = int(sizes.get(unit, 0))
         if unit in src.failed:
@@ -609,8 +588,7 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
         if not opts.include_comments:  # comments travel only when the report shows them
             rows = rows.drop(columns=["comment"], errors="ignore")
         csv = rows.to_csv(index=False, lineterminator="\r\n")  # a lone CR in a cell is quoted
-        params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed])
-        input_hash = _digest(csv, params)
+        input_hash = _digest(csv, shown, evidence, str(unit))
         before = earlier.get(unit, {})
         if (
             opts.resume
@@ -624,27 +602,12 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
                 UnitResult(unit, slugs[unit], UNCHANGED, n, input_hash, template, before["outputs"])
             )
             continue
-        jobs.append(
-            UnitJob(
-                unit,
-                slugs[unit],
-                src.client,
-                str(folder / slugs[unit]),
-                csv,
-                opts.formats,
-                src.period,
-                src.framework,
-                min_size,
-                opts.seed,
-                opts.timeout,
-                input_hash,
-                opts.include_comments,
-            )
-        )
+        unit_options = opts.model_copy(update={"unit": unit, "min_group_size": min_size})
+        jobs.append(UnitJob(slugs[unit], str(folder / slugs[unit]), csv, unit_options, input_hash))
     for result in results:
         manifest.record(result)
     manifest.save()
-    if not opts.quiet:
+    if not quiet:
         counts = {s: sum(r.status == s for r in results) for s in (UNCHANGED, SKIPPED, FAILED)}
         print(
             f"{src.client}: rendering {len(jobs)} unit report(s) into {folder} "
@@ -653,7 +616,7 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
             file=sys.stderr,
             flush=True,
         )
-    tick = _progress(len(jobs), opts.quiet)
+    tick = _progress(len(jobs), quiet)
     sizes_by_unit = {job.unit: int(sizes.get(job.unit, 0)) for job in jobs}
     try:
         for result in executor.results(render_unit, jobs):
@@ -717,7 +680,7 @@ def portfolio_table(
     if src.previous is not None and len(base):
         before = score(src.previous, framework, by="unit", min_group_size=min_size, n_boot=0)
         before = before[before["level"] == "overall"].set_index("unit")["score"]
-        base["previous_wave"] = src.previous_period
+        base["previous_wave"] = src.options.previous_period or "previous"
         base["previous_overall"] = base["unit"].map(before)
         base["change"] = base["overall"] - base["previous_overall"]
     scored = [c for c in base.columns if c not in {"unit", "status", "respondents", "report"}]
@@ -747,8 +710,8 @@ def write_portfolio(
     parameters = {
         "portfolio": str(plain.resolve()),
         "client": src.client,
-        "period": src.period,
-        "framework": str(Path(src.framework).resolve()) if src.framework else "",
+        "period": src.options.period,
+        "framework": str(src.options.framework.resolve()) if src.options.framework else None,
         "min_group_size": min_size,
     }
     try:
@@ -815,43 +778,25 @@ def _terminate_on_sigterm() -> Callable[[], None]:
 
 def run_batch(
     source: str | Path,
-    client: str | None = None,
     output_dir: str | Path | None = None,
-    formats: str | Sequence[str] = ("html", "pdf"),
-    jobs: int = 1,
-    resume: bool = False,
-    framework: str | Path | None = None,
-    period: str = "",
-    min_group_size: int | None = None,
-    executor: str = "local",
-    scheduler: str | None = None,
-    seed: int = 0,
-    timeout: int = 600,
     quiet: bool = False,
-    recycle_after: int = DEFAULT_RECYCLE_AFTER,
-    include_comments: bool = False,
+    **options: object,
 ) -> list[BatchResult]:
     """Render a report per unit and a portfolio per client; see the module docstring.
 
-    ``output_dir`` is the client's folder (default ``reports/<client-slug>/``); for several
-    assessments it is the parent of one folder per client.
+    ``options`` are fields of :class:`xmkit.options.Options` (``client``, ``formats``,
+    ``jobs``, ``min_group_size``, ``metrics`` ...): they override each assessment's
+    ``assessment.yaml``, whose values override the defaults; a bad value raises
+    :class:`~xmkit.errors.UsageError` (a ``ValueError``). ``output_dir`` is the client's
+    folder (default ``reports/<client-slug>/``); for several assessments it is the parent of
+    one folder per client.
     """
-    opts = _Options(
-        parse_formats(formats),
-        max(1, jobs),
-        resume,
-        executor,
-        scheduler,
-        seed,
-        timeout,
-        quiet,
-        recycle_after,
-        include_comments,
-    )
+    given = {k: v for k, v in options.items() if v is not None}
+    run = Options.checked(given)  # how to run; also fails fast on a bad value
     restore = _terminate_on_sigterm()
     if not quiet:
         print(
-            f"xmkit batch: starting {opts.jobs} worker(s) ({', '.join(opts.formats)}); "
+            f"xmkit batch: starting {run.jobs} worker(s) ({', '.join(run.formats)}); "
             f"reading {source}",
             file=sys.stderr,
             flush=True,
@@ -859,8 +804,8 @@ def run_batch(
         for line in _skipped_folders(Path(source)):
             print(line, file=sys.stderr)
     try:
-        with _workers_skip_main_script(), _executor(opts) as executor:
-            sources = plan_sources(source, client, framework, period, min_group_size)
+        with _workers_skip_main_script(), _executor(run) as executor:
+            sources = plan_sources(source, given)
             results = []
             for src in sources:
                 if output_dir is None:
@@ -869,7 +814,7 @@ def run_batch(
                     folder = Path(output_dir) / slugify(src.client)
                 else:
                     folder = Path(output_dir)
-                results.append(_batch_one(src, folder, opts, executor))
+                results.append(_batch_one(src, folder, quiet, executor))
             return results
     finally:
         restore()

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xmkit.errors import Problem, XmkitError
+from xmkit.io.limits import parse_yaml, read_yaml_text
+from xmkit.options import Lag, PeriodName
 
 
 class MetricsInput(BaseModel):
-    """``metrics:`` of an assessment: the client's metrics file and which metrics to link."""
+    """``metrics:`` of an assessment: the client's metrics file and which metrics to link.
+
+    A setting left out takes the default of :class:`xmkit.options.Options`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     file: Path
-    ex: list[str] = Field(default_factory=lambda: ["engagement"], min_length=1)
-    cx: list[str] = Field(default_factory=lambda: ["NPS"], min_length=1)
-    max_lag: int = Field(default=3, ge=0, le=12)
-    period_name: str = Field(default="period", min_length=1, max_length=40)
+    ex: list[str] | None = Field(default=None, min_length=1)
+    cx: list[str] | None = Field(default=None, min_length=1)
+    max_lag: Lag | None = None
+    period_name: PeriodName | None = None
 
 
 class PreviousInput(BaseModel):
@@ -41,7 +45,7 @@ class Assessment(BaseModel):
     description: str = Field(default="", max_length=2000)
     responses: Path = Path("responses.csv")
     framework: Path | None = None
-    min_group_size: int | None = Field(default=None, ge=1)
+    min_group_size: int | None = Field(default=None, ge=1)  # None: the framework's
     metrics: MetricsInput | None = None
     previous: PreviousInput | None = None
     targets: dict | None = None
@@ -79,12 +83,8 @@ def load_assessment(path: str | Path) -> Assessment:
     path = Path(path)
     if path.is_dir():
         path = path / "assessment.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise XmkitError(Problem(str(path), "assessment file not found")) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise XmkitError(Problem(str(path), f"not valid YAML: {exc}")) from None
+    text = read_yaml_text(path, "assessment file")
+    data = parse_yaml(text, str(path))  # safe tags only, and no alias bombs
     if not isinstance(data, dict):
         raise XmkitError(
             Problem(

@@ -10,9 +10,10 @@ variable to raise it:
 * ``XMKIT_MAX_ROWS`` (default 1,000,000): rows of a responses file; reading stops one row past
   the limit instead of loading everything first.
 
-YAML written by people (frameworks, ``assessment.yaml``) is parsed by :func:`load_yaml`: the
-safe loader (no Python objects, ever) without anchors and aliases, which no xmkit file needs
-and which make a few hundred bytes expand to billions of nodes ("billion laughs").
+YAML written by people (frameworks, ``assessment.yaml``) is read by :func:`read_yaml_file`
+(at most ``MAX_YAML_BYTES``) and parsed by :func:`load_yaml`: the safe loader (no Python
+objects, ever) without anchors and aliases, which no xmkit file needs and which make a few
+hundred bytes expand to billions of nodes ("billion laughs").
 """
 
 from __future__ import annotations
@@ -61,20 +62,27 @@ def _mb(size: float) -> str:
     return f"{size / MB:,.1f} MB" if size >= MB / 10 else f"{size / 1024:,.1f} KB"
 
 
-def check_file_size(path: Path) -> None:
-    """Refuse a file above the size limit, from its size on disk alone (nothing is read)."""
-    limit = max_file_bytes()
+def _refuse_above(path: Path, limit: int, what: str, expected: str) -> None:
+    """Refuse ``path`` when its size on disk is above ``limit`` bytes (nothing is read)."""
     size = path.stat().st_size
     if size > limit:
         raise XmkitError(
             Problem(
-                str(path),
-                f"the file is larger than {_mb(limit)} ({_mb(size)})",
-                expected="a responses file of at most "
-                f"{_mb(limit)}: split it by business unit, or raise the limit with "
-                "XMKIT_MAX_FILE_MB",
+                str(path), f"{what} is larger than {_mb(limit)} ({_mb(size)})", expected=expected
             )
         )
+
+
+def check_file_size(path: Path) -> None:
+    """Refuse a responses file above the size limit, from its size on disk alone."""
+    limit = max_file_bytes()
+    _refuse_above(
+        path,
+        limit,
+        "the file",
+        f"a responses file of at most {_mb(limit)}: split it by business unit, or raise the "
+        "limit with XMKIT_MAX_FILE_MB",
+    )
 
 
 def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
@@ -108,6 +116,21 @@ def check_rows(path: Path, rows: int, limit: int) -> None:
         )
 
 
+MAX_YAML_BYTES = 1 * MB
+"""A framework or ``assessment.yaml`` is a page or two of text; anything bigger is a mistake."""
+
+
+def read_yaml_text(path: Path, what: str) -> str:
+    """The text of a person-written YAML file (``what`` names it in errors), size-checked first."""
+    try:
+        _refuse_above(path, MAX_YAML_BYTES, f"the {what}", f"a {what} written by hand, a few KB")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise XmkitError(Problem(str(path), f"{what} not found")) from None
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc})")) from None
+
+
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 
@@ -124,3 +147,13 @@ def load_yaml(text: str) -> object:
                 None, None, "YAML aliases (*name) are not supported", event.start_mark
             )
     return yaml.load(text, Loader=SAFE_LOADER)
+
+
+def parse_yaml(text: str, name: str) -> object:
+    """:func:`load_yaml`, with a syntax error or alias reported as a located problem of ``name``."""
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark else None
+        raise XmkitError(Problem(name, f"not valid YAML: {exc}", row=row)) from None

@@ -891,16 +891,6 @@ def _long_to_wide(
     return wide
 
 
-def _letter(index: int) -> str:
-    """The spreadsheet letter of a 0-based column index: 0 -> A, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _summary_rows(
     table: pd.DataFrame,
     out: pd.DataFrame,
@@ -968,12 +958,15 @@ def _to_standard(
         layout = "form"
     first_of = {qid: col for col, qid in mapping.items()}
     for col, qid in duplicate_cols.items():
+        from openpyxl.utils import get_column_letter  # slow to import: only for a problem
+
         base = re.sub(r"\.\d+$", "", col)  # pandas renames a repeated header "v1_1" "v1_1.1"
+        first, copy = columns.index(first_of[qid]) + 1, columns.index(col) + 1
         problems.append(
             Problem(
                 name,
                 f"question {qid} appears in more than one column (columns "
-                f"{_letter(columns.index(first_of[qid]))} and {_letter(columns.index(col))})",
+                f"{get_column_letter(first)} and {get_column_letter(copy)})",
                 row=1,
                 column=base if base in columns else col,
                 expected="each question in one column: delete or rename the copy",
@@ -1004,11 +997,13 @@ def _to_standard(
             # is empty, but answers under it would be silently lost.
             filled = ~_is_blank(table[col])
             if filled.any():
+                from openpyxl.utils import get_column_letter
+
                 problems.append(
                     Problem(
                         name,
-                        f"column {_letter(index)} has no header but holds data (a merged or "
-                        "blank header cell?)",
+                        f"column {get_column_letter(index + 1)} has no header but holds data "
+                        "(a merged or blank header cell?)",
                         row=1,
                         value=str(table[col][filled].iloc[0]),
                         expected="a header on every column that holds data: respondent_id, "

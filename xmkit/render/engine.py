@@ -23,15 +23,17 @@ from queue import Empty
 
 from jupyter_core.utils import run_sync
 
+from xmkit.options import Options
+
 WARMUP = (
-    "import xmkit.report.sections, xmkit.report.portfolio\n"
+    "import xmkit.options, xmkit.report.sections, xmkit.report.portfolio\n"
     "import numpy, pandas, seaborn, matplotlib.pyplot\n"
     "from xmkit.render.kernel import kernel_snapshot\n"
     "kernel_snapshot()\n"
     "%reset -f"
 )
 RESET = "from xmkit.render.kernel import kernel_reset\nkernel_reset({cwd!r})"
-DEFAULT_RECYCLE_AFTER = 50
+DEFAULT_RECYCLE_AFTER: int = Options.model_fields["recycle_after"].default
 
 
 class WarmKernel:

@@ -15,19 +15,31 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from xmkit.errors import Problem, XmkitError
+from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
 from xmkit.framework import load_framework
 from xmkit.io.paths import slugify
 from xmkit.report.markup import page
+from xmkit.options import Options, resolve
+
+__all__ = [
+    "execute",
+    "notebook_to_html",
+    "render_notebook",
+    "render_options",
+    "render_report",
+    "report_folder",
+    "report_parameters",
+    "template_path",
+]
 
 logger = logging.getLogger("xmkit")
-FORMATS = ("html", "pdf", "ipynb")
-DEFAULT_FORMATS = ("html", "pdf")
 ALL_UNITS = "all-units"
+IN_KERNEL_INPUT_ERRORS = {"XmkitError", "InputError", "UsageError"}
+"""Errors a report cell raises about its inputs (a unit with no responses ...)."""
 
 
 def template_path(name: str = "report.ipynb") -> Path:
@@ -72,22 +84,6 @@ def notebook_to_html(notebook, title: str) -> str:
     return page(title, "".join(parts))
 
 
-def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
-    items = [
-        f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats)
-    ]
-    unknown = [f for f in items if f not in FORMATS]
-    if unknown or not items:
-        raise XmkitError(
-            Problem(
-                "--format",
-                f"unknown report format(s): {', '.join(unknown)}",
-                expected=f"a comma-separated list of {', '.join(FORMATS)}",
-            )
-        )
-    return tuple(dict.fromkeys(items))
-
-
 def execute(
     parameters: dict, template: Path | None = None, timeout: int = 600, engine: str | None = "xmkit"
 ):
@@ -120,18 +116,22 @@ def execute(
                 config=config,
             )
         except papermill.PapermillExecutionError as exc:
-            raise XmkitError(
-                Problem(
-                    str(parameters.get("responses", "")),
-                    f"the report failed: {exc.ename}: {exc.evalue}",
-                )
+            if exc.ename in IN_KERNEL_INPUT_ERRORS:  # the cell says what is wrong with an input
+                raise InputError(
+                    Problem(
+                        str(parameters.get("responses", "")), f"the report failed: {exc.evalue}"
+                    )
+                ) from None
+            raise RenderError(
+                Problem(str(template), f"a report cell failed: {exc.ename}: {exc.evalue}")
             ) from None
         except (DeadKernelError, CellTimeoutError, RuntimeError) as exc:
             if attempt == 2:
-                raise XmkitError(
+                raise RenderError(
                     Problem(
-                        str(parameters.get("responses", "")),
+                        "kernel",
                         f"the kernel failed twice: {type(exc).__name__}: {str(exc).strip()[:200]}",
+                        expected="more memory or a longer --timeout; the input is not at fault",
                     )
                 ) from None
             logger.warning("kernel failed (%s); retrying on a fresh kernel", type(exc).__name__)
@@ -151,12 +151,30 @@ def _remove_stale_work(folder: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def _print_pdf(page: Path, pdf: Path, printer) -> None:
+    """Print the page; a browser failure is a :class:`RenderError`, not an input problem."""
+    try:
+        if printer is not None:
+            printer.print(page, pdf)
+        else:
+            from xmkit.render.pdf import html_to_pdf
+
+            html_to_pdf(page, pdf)
+    except XmkitError:
+        raise
+    except Exception as exc:  # Playwright or Chromium failed
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise RenderError(
+            Problem("chromium", f"printing the PDF failed: {type(exc).__name__}: {first[:200]}")
+        ) from None
+
+
 def render_notebook(
     template: Path,
     parameters: dict,
     folder: Path,
     title: str,
-    formats: Sequence[str] = DEFAULT_FORMATS,
+    formats: Sequence[str] = Options().formats,
     name: str = "report",
     printer=None,
     timeout: int = 600,
@@ -181,12 +199,7 @@ def render_notebook(
         page = work / f"{name}.html"
         page.write_text(notebook_to_html(notebook, title), encoding="utf-8")
         if "pdf" in formats:
-            if printer is not None:
-                printer.print(page, work / f"{name}.pdf")
-            else:
-                from xmkit.render.pdf import html_to_pdf
-
-                html_to_pdf(page, work / f"{name}.pdf")
+            _print_pdf(page, work / f"{name}.pdf", printer)
         written = {}
         for fmt in formats:
             target = folder / f"{name}.{fmt}"
@@ -200,79 +213,54 @@ def render_notebook(
             folder.rmdir()  # a failed first render leaves no empty folder behind
 
 
-def report_parameters(
-    responses: str | Path,
-    client: str,
-    unit: str | None = None,
-    period: str = "",
-    framework: str | Path | None = None,
-    min_group_size: int | None = None,
-    seed: int = 0,
-    include_comments: bool = False,
-    *,
-    metrics: str | Path | None = None,
-    ex: str | Sequence[str] = "",
-    cx: str | Sequence[str] = "",
-    max_lag: int = 3,
-    period_name: str = "",
-    previous: str | Path | None = None,
-    previous_period: str = "",
-    targets: Mapping | None = None,
-) -> dict:
-    """The report notebook's papermill parameters (paths made absolute).
+def report_parameters(responses: str | Path, options: Options) -> dict:
+    """The report notebook's papermill parameters: the responses file and ``options``.
 
-    The evidence inputs are off unless given: no ``metrics``, ``previous`` or ``targets`` means
-    the report has no Evidence, Progress or Targets section (whatever the template's defaults).
+    Evidence inputs not given stay None, so the report has no Evidence, Progress or Targets
+    section (the notebook receives every parameter, whatever its defaults).
     """
-    return {
-        "responses": str(Path(responses).resolve()),
-        "client": client,
-        "unit": unit or "",
-        "period": period,
-        "framework": str(Path(framework).resolve()) if framework else "",
-        "min_group_size": int(min_group_size or 0),
-        "seed": int(seed),
-        "include_comments": bool(include_comments),
-        "metrics": str(Path(metrics).resolve()) if metrics else "",
-        "ex": ex if isinstance(ex, str) else ",".join(ex),
-        "cx": cx if isinstance(cx, str) else ",".join(cx),
-        "max_lag": int(max_lag),
-        "period_name": period_name or "period",
-        "previous": str(Path(previous).resolve()) if previous else "",
-        "previous_period": previous_period,
-        "targets": json.dumps(dict(targets)) if targets else "",
-    }
+    return {"responses": str(Path(responses).resolve()), **options.notebook_parameters()}
+
+
+def render_options(
+    responses: str | Path, options: Options, output_dir: str | Path = "reports", printer=None
+) -> dict[str, Path]:
+    """Render one report from a responses file and resolved :class:`Options`."""
+    if options.client is None:
+        raise UsageError(
+            Problem("client", "a client name is needed", expected="client=, or an assessment")
+        )
+    if options.framework:
+        load_framework(options.framework)  # fail now, clearly, before starting a kernel
+    client, unit = options.client, options.unit
+    title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
+    return render_notebook(
+        template_path(),
+        report_parameters(responses, options),
+        report_folder(output_dir, client, unit),
+        title,
+        options.formats,
+        printer=printer,
+        timeout=options.timeout,
+    )
 
 
 def render_report(
     responses: str | Path,
-    client: str,
+    client: str | None = None,
     unit: str | None = None,
     output_dir: str | Path = "reports",
-    formats: str | Sequence[str] = DEFAULT_FORMATS,
     printer=None,
     **options,
 ) -> dict[str, Path]:
     """Render one report to ``<output_dir>/<client>/<unit>/report.{html,pdf,ipynb}``.
 
-    Returns the written paths by format. The executed ``.ipynb`` holds intermediate data and is
-    for internal use; it is written only when asked for. ``printer`` is an open
-    :class:`xmkit.render.pdf.PdfPrinter` to reuse across reports. ``options`` are those of
-    :func:`report_parameters`: ``period``, ``framework``, ``min_group_size``, ``seed``,
-    ``include_comments`` (comments of groups at the minimum size), and ``metrics`` (with
-    ``ex``, ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and
-    ``targets``, which add the Evidence, Progress and Targets sections.
+    ``responses`` is a responses file or an assessment folder (whose ``assessment.yaml``
+    fills in what is not given). ``options`` are fields of :class:`xmkit.options.Options`
+    (``formats``, ``period``, ``min_group_size``, ``metrics`` ...); a bad value raises
+    :class:`~xmkit.errors.UsageError` (a ``ValueError``). Returns the written paths by format.
+    The executed ``.ipynb`` holds intermediate data and is for internal use; it is written
+    only when asked for. ``printer`` is an open :class:`xmkit.render.pdf.PdfPrinter` to reuse.
     """
-    formats = parse_formats(formats)
-    if options.get("framework"):
-        load_framework(options["framework"])  # fail now, clearly, before starting a kernel
-    parameters = report_parameters(responses, client, unit, **options)
-    title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
-    return render_notebook(
-        template_path(),
-        parameters,
-        report_folder(output_dir, client, unit),
-        title,
-        formats,
-        printer=printer,
-    )
+    source, resolved = resolve(responses, {"client": client, "unit": unit, **options})
+    return render_options(source, resolved, output_dir, printer)

@@ -176,7 +176,7 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
 
 @PLAIN_TEXT
 def trend_chart(trend_df: pd.DataFrame, by: str = "unit") -> Figure:
-    """Each unit's overall score across waves (:func:`xmkit.analysis.waves.trend` output)."""
+    """Each unit's overall score across waves: rows of ``by``, wave, wave_order and score."""
     shown = trend_df.dropna(subset=["score"])
     fig, ax = figure_axes(8, 4.2)
     if shown.empty:

@@ -51,14 +51,16 @@ def prepare(
     client: str,
     period: str = "",
     framework: str | Path | None = None,
-    min_group_size: int = 5,
+    min_group_size: int | None = None,
 ) -> PortfolioContext:
+    """Read the batch's portfolio table; ``min_group_size`` None means the framework's."""
     fw = load_framework(framework or None)
     table = pd.read_csv(
         portfolio, dtype={"unit": str, "report": str}, keep_default_na=False, na_values=[""]
     )
     table["report"] = table["report"].fillna("")
-    return PortfolioContext(client, period, fw, min_group_size, table)
+    min_size = min_group_size or fw.thresholds.min_group_size
+    return PortfolioContext(client, period, fw, min_size, table)
 
 
 @section("cover")

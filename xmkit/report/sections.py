@@ -246,12 +246,12 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
-    from xmkit.analysis.linkage import _metric_name, linkage, strongest_lag
+    from xmkit.analysis.linkage import linkage, metric_name, strongest_lag
     from xmkit.io.metrics import load_metrics
 
     table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
-    ex_names = [_metric_name(table, n) for n in _names(ex, "engagement")]
-    cx_names = [_metric_name(table, n) for n in _names(cx, "NPS")]
+    ex_names = [metric_name(table, n) for n in _names(ex, "engagement")]
+    cx_names = [metric_name(table, n) for n in _names(cx, "NPS")]
     out: dict = {"ex": ex_names, "cx": cx_names}
     if unit:
         out["metrics"] = table[table["unit"] == unit].reset_index(drop=True)
