@@ -9,7 +9,6 @@ replaces an earlier report.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -22,8 +21,8 @@ from pathlib import Path
 from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
 from xmkit.framework import load_framework
 from xmkit.io.paths import slugify
-from xmkit.report.markup import page
 from xmkit.options import Options, resolve
+from xmkit.report.markup import page
 
 __all__ = [
     "execute",
