@@ -300,7 +300,7 @@ def test_score_output_file_is_readable_by_pandas(run_cli, responses, tmp_path, f
     readers = {".csv": pd.read_csv, ".json": pd.read_json, ".xlsx": pd.read_excel}
     table = readers[suffix](out)
     n_rows = 1 + len(framework.categories) + len(framework.practices) + 36
-    assert f"wrote {n_rows} rows to {out}" in result.stdout
+    assert f"wrote {n_rows} scores rows to {out}" in result.stdout
     assert set(SCORE_COLUMNS) <= set(table.columns), list(table.columns)
     assert len(table) == n_rows
     overall = table[table["level"] == "overall"].iloc[0]
