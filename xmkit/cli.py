@@ -66,6 +66,56 @@ def _comments_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _reading_args(parser: argparse.ArgumentParser) -> None:
+    """Column roles and row options of every command that reads a responses file."""
+    group = parser.add_argument_group(
+        "columns and rows of the responses file (docs/input-formats.md)"
+    )
+    for role, example in (
+        ("unit", "Which business unit do you work in?"),
+        ("role", "Your role"),
+        ("id", "Respondent ID"),
+        ("comment", "Any other comments?"),
+    ):
+        group.add_argument(
+            f"--{role}-column",
+            metavar="NAME",
+            help=f"header of the {role} column, e.g. {example!r} (case and spaces ignored)",
+        )
+    group.add_argument(
+        "--strict", action="store_true", help="columns xmkit does not use are errors, not ignored"
+    )
+    group.add_argument(
+        "--include-test-responses",
+        action="store_true",
+        help="keep Qualtrics preview and test responses (left out by default)",
+    )
+    group.add_argument(
+        "--finished-only",
+        action="store_true",
+        help="leave out unfinished responses (kept by default)",
+    )
+
+
+def _reading(args: argparse.Namespace, columns: dict | None = None) -> dict:
+    """The read_responses options given on the command line, over ``columns`` of an assessment."""
+    named = {
+        role: value
+        for role in ("unit", "role", "id", "comment")
+        if (value := getattr(args, f"{role}_column", None))
+    }
+    merged = {**(columns or {}), **named}
+    options = {
+        k: True for k in ("strict", "include_test_responses", "finished_only") if getattr(args, k)
+    }
+    return {**({"columns": merged} if merged else {}), **options}
+
+
+def _print_notes(file: object, notes: Sequence[str]) -> None:
+    for note in notes:
+        print(f"{file}: note: {note}", file=sys.stderr)
+
+
 def _by(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     allowed = {"unit", "role"}
@@ -94,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="responses file")
     _framework_arg(p)
+    _reading_args(p)
     p.set_defaults(run=_cmd_validate)
 
     p = sub.add_parser(
@@ -136,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     _framework_arg(p)
     _min_size_arg(p)
+    _reading_args(p)
     p.set_defaults(run=_cmd_score)
 
     p = sub.add_parser(
@@ -208,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
+    _reading_args(p)
     p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser(
@@ -274,7 +327,31 @@ def build_parser() -> argparse.ArgumentParser:
     _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
+    _reading_args(p)
     p.set_defaults(run=_cmd_batch)
+
+    p = sub.add_parser(
+        "inspect",
+        help="show how a survey export is read: layout, columns, questions, rows",
+        description="Show what xmkit makes of a responses file or survey export: the layout, "
+        "the respondent id, unit, role and comment columns, how each question was found (by "
+        "id, export tag or text) and its answers, the columns ignored and the rows left out. "
+        "With -o, save the columns found in an assessment.yaml so later commands need no "
+        "flags. Exit 0 when the file can be scored, 1 when not.",
+        epilog=EPILOG,
+    )
+    p.add_argument("file", type=Path, help="responses file or survey export")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="ASSESSMENT.yaml",
+        help="write the columns found under columns: of this assessment file (created or updated)",
+    )
+    p.add_argument("--client", help="client name for a new assessment file (default: folder name)")
+    _framework_arg(p)
+    _reading_args(p)
+    p.set_defaults(run=_cmd_inspect)
     return parser
 
 
@@ -290,15 +367,17 @@ def _print_problems(problems: Sequence[object]) -> None:
 
 
 def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
-    loaded = read_responses(args.file, framework)
+    loaded = read_responses(args.file, framework, **_reading(args))
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _print_notes(args.file, loaded.notes)
     return loaded.data
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     framework = _framework(args)
-    loaded = read_responses(args.file, framework)
+    loaded = read_responses(args.file, framework, **_reading(args))
+    _print_notes(args.file, loaded.notes)
     if loaded.problems:
         _print_problems(loaded.problems)
         print(f"{args.file}: invalid, {len(loaded.problems)} problem(s)", file=sys.stderr)
@@ -311,6 +390,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"{data['unit'].nunique()} units, {data['role'].nunique()} roles, "
         f"{answered}/{total} answers given"
     )
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from xmkit.io.inspect import describe, found_roles, write_assessment
+
+    framework = _framework(args)
+    loaded = read_responses(args.file, framework, **_reading(args))
+    print(describe(args.file, loaded, framework))
+    if loaded.problems:
+        return 1
+    if args.output:
+        client = args.client or args.file.resolve().parent.name or "client"
+        path = write_assessment(args.output, args.file, found_roles(loaded), client)
+        print(f"wrote the columns to {path}")
     return 0
 
 
@@ -444,8 +538,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     metrics, previous, targets = args.metrics, args.previous, None
     ex, cx, previous_period = args.ex or "", args.cx or "", args.previous_period or ""
     max_lag, period_name = 3, ""
+    columns = None
     if args.file.is_dir() or args.file.suffix.lower() in {".yaml", ".yml"}:
         assessment = load_assessment(args.file)
+        columns = (
+            assessment.columns.model_dump(exclude_defaults=True) if assessment.columns else None
+        )
         responses = assessment.responses_path
         client = client or assessment.client
         period = args.period or assessment.period
@@ -467,9 +565,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
         return 2
     framework_obj = load_framework(framework)
-    loaded = read_responses(responses, framework_obj)  # clear errors before a kernel starts
+    reading = _reading(args, columns)
+    loaded = read_responses(responses, framework_obj, **reading)  # errors before a kernel starts
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _print_notes(responses, loaded.notes)
     _check_evidence(metrics, ex, cx, previous, framework_obj)
     start = time.perf_counter()
     written = render_report(
@@ -491,6 +591,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         previous=previous,
         previous_period=previous_period,
         targets=targets,
+        reading=reading,
     )
     for fmt, path in written.items():
         print(f"{fmt:>5}: {path}")
@@ -541,6 +642,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         recycle_after=args.recycle_after,
         include_comments=args.include_comments,
+        reading=_reading(args),
     )
     for result in results:
         print(result.summary())

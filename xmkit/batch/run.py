@@ -165,9 +165,11 @@ def _unit_problems(loaded, name: str) -> tuple[dict[str, str], list[Problem]]:
     }, general
 
 
-def _read_source(path: Path, framework: Framework) -> tuple[pd.DataFrame, dict[str, str]]:
+def _read_source(
+    path: Path, framework: Framework, reading: dict | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Responses of one file; units with bad rows are reported as failed, not fatal."""
-    loaded = read_responses(path, framework)
+    loaded = read_responses(path, framework, **(reading or {}))
     failed, general = _unit_problems(loaded, str(path))
     if general:
         raise XmkitError(general)
@@ -180,8 +182,13 @@ def plan_sources(
     framework: str | Path | None,
     period: str = "",
     min_group_size: int | None = None,
+    reading: dict | None = None,
 ) -> list[Source]:
-    """What to render: one responses file, a folder of per-unit files, or assessment folders."""
+    """What to render: one responses file, a folder of per-unit files, or assessment folders.
+
+    ``reading`` (column roles, row options) applies to every file; an assessment's own
+    ``columns:`` come under the command line's.
+    """
     source = Path(source)
     fw = load_framework(framework)
     if source.is_dir():
@@ -190,7 +197,7 @@ def plan_sources(
             assessments = [source]
         if assessments:
             return [
-                _assessment_source(a, client if len(assessments) == 1 else None)
+                _assessment_source(a, client if len(assessments) == 1 else None, reading)
                 for a in assessments
             ]
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in RESPONSE_SUFFIXES)
@@ -204,14 +211,14 @@ def plan_sources(
             )
         frames, failed = [], {}
         for file in files:
-            loaded = read_responses(file, fw)
+            loaded = read_responses(file, fw, **(reading or {}))
             if loaded.problems or loaded.data.empty:
                 failed[file.stem] = "; ".join(str(p) for p in loaded.problems[:5])
             else:
                 frames.append(loaded.data)
         data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     else:
-        data, failed = _read_source(source, fw)
+        data, failed = _read_source(source, fw, reading)
     if not client:
         raise XmkitError(
             Problem(
@@ -225,11 +232,15 @@ def plan_sources(
     ]
 
 
-def _assessment_source(folder: Path, client: str | None) -> Source:
+def _assessment_source(folder: Path, client: str | None, reading: dict | None = None) -> Source:
     assessment = load_assessment(folder)
     framework = assessment.framework_path
     fw = load_framework(framework)
-    data, failed = _read_source(assessment.responses_path, fw)
+    reading = dict(reading or {})
+    if assessment.columns:
+        own = assessment.columns.model_dump(exclude_defaults=True)
+        reading["columns"] = {**own, **reading.get("columns", {})}
+    data, failed = _read_source(assessment.responses_path, fw, reading)
     previous = None
     if assessment.previous_path:
         previous = read_responses(assessment.previous_path, fw)
@@ -777,11 +788,13 @@ def run_batch(
     quiet: bool = False,
     recycle_after: int = DEFAULT_RECYCLE_AFTER,
     include_comments: bool = False,
+    reading: dict | None = None,
 ) -> list[BatchResult]:
     """Render a report per unit and a portfolio per client; see the module docstring.
 
     ``output_dir`` is the client's folder (default ``reports/<client-slug>/``); for several
-    assessments it is the parent of one folder per client.
+    assessments it is the parent of one folder per client. ``reading`` holds the options of
+    :func:`xmkit.io.responses.read_responses` (column roles, row options).
     """
     opts = _Options(
         parse_formats(formats),
@@ -798,7 +811,7 @@ def run_batch(
     restore = _terminate_on_sigterm()
     try:
         with _executor(opts) as executor:  # workers start up while the sources are read
-            sources = plan_sources(source, client, framework, period, min_group_size)
+            sources = plan_sources(source, client, framework, period, min_group_size, reading)
             results = []
             for src in sources:
                 if output_dir is None:

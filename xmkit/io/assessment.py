@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xmkit.errors import Problem, XmkitError
+from xmkit.io.columns import ColumnRoles
 
 
 class MetricsInput(BaseModel):
@@ -45,6 +46,8 @@ class Assessment(BaseModel):
     metrics: MetricsInput | None = None
     previous: PreviousInput | None = None
     targets: dict | None = None
+    columns: ColumnRoles | None = None
+    """Which columns of the responses file are the id, unit, role, comment (and questions)."""
     folder: Path = Path(".")
 
     @field_validator("metrics", mode="before")

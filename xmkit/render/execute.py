@@ -220,6 +220,7 @@ def report_parameters(
     previous: str | Path | None = None,
     previous_period: str = "",
     targets: Mapping | None = None,
+    reading: Mapping | None = None,
 ) -> dict:
     """The report notebook's papermill parameters (paths made absolute).
 
@@ -243,6 +244,7 @@ def report_parameters(
         "previous": str(Path(previous).resolve()) if previous else "",
         "previous_period": previous_period,
         "targets": json.dumps(dict(targets)) if targets else "",
+        "reading": json.dumps(dict(reading)) if reading else "",
     }
 
 
@@ -263,7 +265,8 @@ def render_report(
     :func:`report_parameters`: ``period``, ``framework``, ``min_group_size``, ``seed``,
     ``include_comments`` (comments of groups at the minimum size), and ``metrics`` (with
     ``ex``, ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and
-    ``targets``, which add the Evidence, Progress and Targets sections.
+    ``targets``, which add the Evidence, Progress and Targets sections; ``reading`` holds the
+    options of :func:`xmkit.io.responses.read_responses` (column roles, row options).
     """
     formats = parse_formats(formats)
     if options.get("framework"):

@@ -113,6 +113,7 @@ def prepare(
     previous: str | Path | pd.DataFrame | None = None,
     previous_period: str = "",
     targets: str | Mapping | None = None,
+    reading: str | Mapping | None = None,
 ) -> ReportContext:
     """Load, filter to the unit (if any) and compute every table the report needs.
 
@@ -128,7 +129,15 @@ def prepare(
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
     data = (
-        responses if isinstance(responses, pd.DataFrame) else load_responses(responses, framework)
+        responses
+        if isinstance(responses, pd.DataFrame)
+        else load_responses(
+            responses,
+            framework,
+            **(
+                json.loads(reading) if isinstance(reading, str) and reading else dict(reading or {})
+            ),
+        )
     )
     min_size = min_group_size or framework.thresholds.min_group_size
     if unit:
