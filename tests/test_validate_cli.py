@@ -160,7 +160,9 @@ def test_header_only_file_has_no_responses(run_cli, responses, make_wide, name):
     assert "no responses" in line
 
 
-@pytest.mark.parametrize(("column", "group"), [("unit", "Whole organization"), ("role", "All roles")])
+@pytest.mark.parametrize(
+    ("column", "group"), [("unit", "Whole organization"), ("role", "All roles")]
+)
 def test_missing_unit_or_role_column_puts_everyone_in_one_group(
     run_cli, responses, make_wide, column, group
 ):

@@ -224,8 +224,9 @@ def _text_candidates(name: str) -> list[str]:
         row = ROW_IN_BRACKETS.match(cand)
         if row:
             out.append(norm_header(row.group(1)))
-        pieces = cand.split(" - ")
-        out += [" - ".join(pieces[i:]) for i in range(1, len(pieces))]
+        # Qualtrics "matrix - row" ("matrix-row" in 2016-17 exports): any tail after a dash.
+        pieces = cand.split("-")
+        out += ["-".join(pieces[i:]).strip() for i in range(1, len(pieces))]
     return out
 
 
@@ -271,7 +272,9 @@ class _Questions:
 
 def _find_named(headers: list[Header], name: str) -> Header | None:
     wanted = norm_header(name)
-    return next((h for h in headers if wanted in h.names or norm_header(h.column) == wanted), None)
+    return next(
+        (h for h in headers if wanted in h.role_names or norm_header(h.column) == wanted), None
+    )
 
 
 def _not_found(file: str, what: str, name: str, headers: list[Header]) -> Problem:

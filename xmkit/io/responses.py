@@ -71,6 +71,7 @@ TEST_VALUES = {"survey preview", "survey test", "preview", "test"}
 FINISHED_COLUMNS = {"finished"}
 NOT_FINISHED = {"false", "0", "no"}
 SUBMITTED_COLUMNS = {"submitdate", "date submitted"}  # LimeSurvey: blank until submitted
+TEXT_ROLE_NAMES = frozenset().union(*ROLE_NAMES.values())
 NOT_STATED = "Not stated"
 ONE_GROUP = {"unit": "Whole organization", "role": "All roles"}
 IMPORT_ID = r"\{\s*['\"]importid['\"]"
@@ -191,12 +192,9 @@ def sniff_delimiter(first_line: str, more_lines: Sequence[str] = ()) -> str:
 
 def _is_text_column(name: str, named: frozenset[str] = frozenset()) -> bool:
     """Columns read as text as they are: ids, unit, role, comments, question ids."""
-    key = norm_header(name)
-    return (
-        key in named
-        or any(key in names or key.replace(" ", "_") in names for names in ROLE_NAMES.values())
-        or key in SYNONYMS["question_id"]
-    )
+    keys = Header(name, name).role_names
+    keys |= {k.replace(" ", "_") for k in keys}
+    return bool(keys & named or keys & TEXT_ROLE_NAMES or keys & set(SYNONYMS["question_id"]))
 
 
 def _known_headers(cells: Sequence[str], framework: Framework) -> int:
@@ -976,8 +974,11 @@ def _row_filters(
     options: ReadOptions,
     notes: list[str],
     excluded: dict[str, int],
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Leave out test and preview responses (and, if asked, unfinished ones), with a note."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str | None]:
+    """Leave out test and preview responses (and, if asked, unfinished ones), with a note.
+
+    Also returns the file rows of the unfinished responses kept, and the column saying so.
+    """
     test, column = _flagged(table, headers, TEST_COLUMNS, TEST_VALUES)
     if test.any():
         if options.include_test_responses:
@@ -996,6 +997,7 @@ def _row_filters(
     submitted = [h for h in headers if h.role_names & SUBMITTED_COLUMNS]
     if submitted and not unfinished.any():
         unfinished, column = _is_blank(table[submitted[0].column]), submitted[0].shown
+    kept = rows[:0]
     if unfinished.any():
         count = int(unfinished.sum())
         if options.finished_only:
@@ -1003,15 +1005,12 @@ def _row_filters(
             notes.append(f"left out {count} unfinished responses (column {column!r})")
             table, rows = table[~unfinished], rows[~unfinished]
         else:
-            notes.append(
-                f"kept {count} unfinished responses (column {column!r}); their answers count; "
-                "--finished-only leaves them out"
-            )
-    return table, rows
+            kept = rows[unfinished]
+    return table, rows, kept, column
 
 
 def _roles_text(
-    table: pd.DataFrame, cmap: ColumnMap, rows: np.ndarray, name: str, notes: list[str]
+    table: pd.DataFrame, cmap: ColumnMap, rows: np.ndarray, notes: list[str]
 ) -> pd.DataFrame:
     """Respondent id, unit and role of each row; blank unit or role becomes "Not stated"."""
     out = pd.DataFrame(index=table.index)
@@ -1027,15 +1026,29 @@ def _roles_text(
             )
             continue
         values = _text(table[col])
-        blank = values.eq("")
-        if blank.any():
-            values = values.where(~blank, NOT_STATED)
-            notes.append(
-                f"{int(blank.sum())} respondents left the {role} ({short(col, 40)!r}) blank: "
-                f"they form the group {NOT_STATED!r}"
-            )
-        out[role] = values
+        out[role] = values.where(values.ne(""), NOT_STATED)
     return out
+
+
+def _group_notes(
+    out: pd.DataFrame, cmap: ColumnMap, rows: np.ndarray, unfinished: tuple, notes: list[str]
+) -> None:
+    """Notes on the respondents scored: unfinished ones kept, blank units and roles."""
+    kept, column = unfinished
+    count = int(np.isin(rows, kept).sum())
+    if count:
+        notes.append(
+            f"kept {count} unfinished responses (column {column!r}): their answers count; "
+            "--finished-only leaves them out"
+        )
+    for role in ("unit", "role"):
+        col = cmap.roles[role]
+        blank = int(out[role].eq(NOT_STATED).sum()) if col else 0
+        if blank:
+            notes.append(
+                f"{blank} respondent(s) left the {role} ({short(col, 40)!r}) blank: they form "
+                f"the group {NOT_STATED!r}"
+            )
 
 
 def _column_problems(
@@ -1075,7 +1088,9 @@ def _column_problems(
             continue
         ignored.append(header)
     # A mistyped question id is the likely reason for a missing question: say so.
-    suspect = [h for h in ignored if missing_q and re.fullmatch(r"[a-z]+\d+_\w+", h.names[0])]
+    suspect = [h for h in ignored if re.fullmatch(r"[a-z]+\d+_\w+", h.names[0])]
+    if not (missing_q and cmap.questions and len(suspect) <= len(missing_q)):
+        suspect = []  # a whole other survey's columns are not typos
     for header in ignored if options.strict else suspect:
         problems.append(
             Problem(
@@ -1180,10 +1195,11 @@ def _to_standard(
                 name, "the file has a header but no responses", expected="one row per respondent"
             )
         )
+    unfinished: tuple = (rows[:0], None)
     if layout != "long":
-        table, rows = _row_filters(table, rows, headers, options, notes, excluded)
+        table, rows, *unfinished = _row_filters(table, rows, headers, options, notes, excluded)
 
-    out = _roles_text(table, cmap, rows, name, notes)
+    out = _roles_text(table, cmap, rows, notes)
     rid_col = meta_cols["respondent_id"]
     if rid_col:
         ids = out["respondent_id"]
@@ -1263,6 +1279,7 @@ def _to_standard(
                 f"left out {excluded['empty']} rows without any answer to the framework's questions"
             )
             out, values, rows = out[~empty], values[~empty], rows[~empty]
+    _group_notes(out, cmap, rows, tuple(unfinished), notes)
     out = pd.concat([out, values], axis=1).reset_index(drop=True)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return Loaded(
