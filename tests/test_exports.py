@@ -6,6 +6,7 @@ The bundled questionnaire's answers are written in each platform's export shape
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -16,8 +17,11 @@ import yaml
 from export_shapes import SHAPES, UNIT_QUESTION, flags_to_columns, qualtrics, surveymonkey
 
 from xmkit.analysis.score import score
+from xmkit.batch.run import plan_sources
 from xmkit.io.assessment import load_assessment
 from xmkit.io.responses import load_responses, read_responses
+from xmkit.render.execute import report_parameters
+from xmkit.report.sections import cover, prepare
 
 SAMPLES = Path(__file__).parent / "data" / "exports"
 QUALTRICS_FLAGS = flags_to_columns(SHAPES["qualtrics"][2])
@@ -252,3 +256,32 @@ def test_inspect_shows_how_each_question_matched_and_writes_the_mapping(
     again = read_responses(assessment.responses_path, framework, assessment.columns)
     with_flags = read_responses(path, framework, QUALTRICS_FLAGS)
     pd.testing.assert_frame_equal(again.data, with_flags.data)
+
+
+def test_report_cover_counts_the_respondents_scored_with_column_roles(tmp_path, framework, answers):
+    """The report notebook gets the reading options as JSON; test and empty rows stay out."""
+    path = qualtrics(answers, framework, tmp_path / "q.csv")
+    params = report_parameters(path, "Acme", reading={"columns": QUALTRICS_FLAGS})
+
+    ctx = prepare(path, "Acme", framework=framework, n_boot=0, reading=params["reading"])
+
+    assert json.loads(params["reading"]) == {"columns": QUALTRICS_FLAGS}
+    assert ctx.respondents == len(answers)
+    assert f"<td>{len(answers)}</td>" in cover(ctx).replace(" ", "")
+
+
+def test_assessment_columns_are_used_by_batch_without_flags(tmp_path, framework, answers):
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    surveymonkey(answers, framework, folder / "export.csv")
+    (folder / "assessment.yaml").write_text(
+        "client: Acme\nresponses: export.csv\ncolumns:\n"
+        f"  unit: {UNIT_QUESTION!r}\n  role: What is your role?\n",
+        encoding="utf-8",
+    )
+
+    (source,) = plan_sources(folder, None, None)
+
+    assert source.failed == {}
+    assert sorted(source.data["unit"].unique()) == sorted(answers["unit"].unique())
+    assert source.data["respondent_id"].tolist() == answers["respondent_id"].tolist()
