@@ -84,8 +84,10 @@ def test_unknown_column_is_ignored_with_a_note_and_named_as_an_error_with_strict
     assert f"{path}: note: ignored 2 columns: v9_9, Collector ID" in result.stderr
 
     lines = problem_lines(invalid(run_cli("validate", path, "--strict")), path)
-    assert lines[0].startswith(f"{path}, row 1, column 'v9_9': unknown column"), lines
-    assert lines[1].startswith(f"{path}, row 1, column 'Collector ID': unknown column"), lines
+    assert sorted(ln.split(": unknown column")[0] for ln in lines) == [
+        f"{path}, row 1, column 'Collector ID'",
+        f"{path}, row 1, column 'v9_9'",
+    ], lines
 
 
 def test_missing_question_columns_are_listed_by_id(run_cli, responses, make_wide):
@@ -184,7 +186,7 @@ def test_blank_unit_forms_a_visible_not_stated_group(run_cli, responses, make_wi
     result = run_cli("score", path, "--by", "unit", "-o", tmp_path / "scores.csv")
 
     assert result.returncode == 0, result.stderr
-    assert "2 respondents left the unit ('unit') blank: they form the group 'Not stated'" in (
+    assert "2 respondent(s) left the unit ('unit') blank: they form the group 'Not stated'" in (
         result.stderr
     )
     scores = pd.read_csv(tmp_path / "scores.csv")
