@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,7 +136,7 @@ class Header:
     group: str = ""
     """The nearest non-blank first-row text to the left (a SurveyMonkey matrix title)."""
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         """Every name the column goes by, normalized, most specific first."""
         first = "" if norm_header(self.first).startswith("unnamed:") else self.first
@@ -146,7 +147,7 @@ class Header:
             parts += [f"{title} - {second}", f"{title} {second}"]
         return list(dict.fromkeys(n for p in parts if (n := norm_header(p))))
 
-    @property
+    @cached_property
     def role_names(self) -> set[str]:
         """Names for recognising a role: also each part of a LimeSurvey ``code. text``."""
         out = set(self.names)
