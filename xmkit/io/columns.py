@@ -26,6 +26,7 @@ from xmkit.framework import Framework
 
 __all__ = [
     "DERIVED",
+    "PLACEHOLDERS",
     "ROLES",
     "ROLE_NAMES",
     "ColumnMap",

@@ -17,7 +17,7 @@ import yaml
 
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework
-from xmkit.io.columns import ColumnRoles, Header, short
+from xmkit.io.columns import PLACEHOLDERS, ColumnRoles, Header, short
 from xmkit.io.iorw import atomic_write_bytes
 from xmkit.io.limits import load_yaml
 from xmkit.io.responses import Loaded, read_table
@@ -40,12 +40,19 @@ LAYOUTS = {
 SHOWN_VALUES = 8
 
 
-def _name(header: Header) -> str:
-    """The text that finds this column again: its first-row header, else its second row."""
+def _name(header: Header, layout: str) -> str:
+    """The text that finds this column again.
+
+    The first-row header (a Qualtrics tag, a form's question), except in a SurveyMonkey
+    export, where a matrix title heads only its first column: there "title - row text".
+    """
     first = header.first.strip()
-    if first and not first.lower().startswith("unnamed:"):
-        return first
-    return header.second.strip()
+    if first.lower().startswith("unnamed:"):
+        first = ""
+    second = header.second.strip()
+    if layout == "surveymonkey" and second and second.lower() not in PLACEHOLDERS:
+        return f"{first or header.group} - {second}"
+    return first or second
 
 
 def _values(cells: pd.Series) -> str:
@@ -116,7 +123,7 @@ def found_roles(loaded: Loaded) -> ColumnRoles:
         return ColumnRoles()
     headers = {h.column: h for h in loaded.headers}
     roles = {
-        key: _name(headers[col])
+        key: _name(headers[col], loaded.layout)
         for key, role in (
             ("id", "respondent_id"),
             ("unit", "unit"),
@@ -125,7 +132,9 @@ def found_roles(loaded: Loaded) -> ColumnRoles:
         )
         if (col := cmap.roles[role])
     }
-    questions = {qid: _name(headers[col]) for qid, (col, _) in cmap.questions.items()}
+    questions = {
+        qid: _name(headers[col], loaded.layout) for qid, (col, _) in cmap.questions.items()
+    }
     return ColumnRoles(**roles, questions=questions)
 
 
