@@ -285,3 +285,23 @@ def test_assessment_columns_are_used_by_batch_without_flags(tmp_path, framework,
     assert source.failed == {}
     assert sorted(source.data["unit"].unique()) == sorted(answers["unit"].unique())
     assert source.data["respondent_id"].tolist() == answers["respondent_id"].tolist()
+
+
+def test_long_layout_without_role_column_is_one_role_and_blank_unit_not_stated(
+    tmp_path, framework, make_wide
+):
+    wide = make_wide(n=5)
+    long = wide.melt(
+        id_vars=["respondent_id", "unit"],
+        value_vars=framework.question_ids,
+        var_name="question_id",
+        value_name="answer",
+    )
+    long.loc[long["respondent_id"] == "002", "unit"] = ""
+    path = tmp_path / "long.csv"
+    long.to_csv(path, index=False)
+
+    loaded = load_responses(path, framework)
+
+    assert set(loaded["role"]) == {"All roles"}
+    assert loaded.set_index("respondent_id").loc["002", "unit"] == "Not stated"

@@ -823,10 +823,21 @@ def _long_to_wide(
     framework: Framework,
     parser: _AnswerParser,
     problems: list[Problem],
+    roles: ColumnRoles | None = None,
 ) -> pd.DataFrame:
-    """Pivot the long layout to one row per respondent, checking it on the way."""
+    """Pivot the long layout to one row per respondent, checking it on the way.
+
+    Unit and role are optional here too (one group when absent, "Not stated" when blank).
+    """
     columns = list(table.columns)
-    cols = {role: _find(columns, role) for role in (*META, "question_id", "answer")}
+    cols = {role: _find(columns, role) for role in ("question_id", "answer")}
+    found = map_columns(headers_from(columns), framework, roles, name)
+    problems += found.problems
+    cols.update({role: found.roles[role] for role in META})
+    for role in ("unit", "role"):
+        if cols[role] is None:
+            table = table.assign(**{f"_{role}": ONE_GROUP[role]})
+            cols[role] = f"_{role}"
     for role in META:
         if cols[role] is None:
             problems.append(
@@ -840,6 +851,8 @@ def _long_to_wide(
     if problems:
         return pd.DataFrame()
     long = pd.DataFrame({role: _text(table[col]) for role, col in cols.items() if role != "answer"})
+    for role in ("unit", "role"):
+        long[role] = long[role].where(long[role].ne(""), NOT_STATED)
     long["_row"] = np.arange(len(table)) + 2
     known = {q.lower(): q for q in framework.question_ids}
     long["question_id"] = long["question_id"].str.lower().map(known)
@@ -1135,7 +1148,8 @@ def _to_standard(
     parser = _AnswerParser(framework)
     layout = _detect_layout(table, texts)
     if layout == "long":
-        table = _long_to_wide(table, name, framework, parser, problems)
+        table = _long_to_wide(table, name, framework, parser, problems, roles)
+        roles = None  # the pivoted table has the standard column names
         if table.empty:
             return Loaded(pd.DataFrame(), layout, problems)
         rows = table.pop("_row").to_numpy()
