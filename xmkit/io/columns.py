@@ -42,38 +42,34 @@ ROLES = ("respondent_id", "unit", "role", "comment")
 # Headers recognised without a flag (compared after norm_header). Deliberately narrow:
 # "location", "team" or "site" often mean something else in an export (Qualtrics'
 # LocationLatitude, a team question), so those need --unit-column.
-ROLE_NAMES: dict[str, frozenset[str]] = {
-    "respondent_id": frozenset(
-        {
-            "respondent_id",
-            "respondent id",
-            "respondentid",
-            "respondent",
-            "responseid",
-            "response id",
-            "response_id",
-            "id",
-            "participant id",
-            "participant_id",
-            "participantid",
-        }
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "respondent_id": (
+        "respondent_id",
+        "respondent id",
+        "respondentid",
+        "respondent",
+        "responseid",
+        "response id",
+        "response_id",
+        "id",
+        "participant id",
+        "participant_id",
+        "participantid",
     ),
-    "unit": frozenset(
-        {
-            "unit",
-            "business unit",
-            "business_unit",
-            "unit name",
-            "department",
-            "division",
-            "business area",
-            "org unit",
-            "organizational unit",
-            "organisational unit",
-        }
+    "unit": (
+        "unit",
+        "business unit",
+        "business_unit",
+        "unit name",
+        "department",
+        "division",
+        "business area",
+        "org unit",
+        "organizational unit",
+        "organisational unit",
     ),
-    "role": frozenset({"role", "job role", "respondent role", "your role", "role group"}),
-    "comment": frozenset({"comment", "comments", "free text", "remarks", "any other comments"}),
+    "role": ("role", "job role", "respondent role", "your role", "role group"),
+    "comment": ("comment", "comments", "free text", "remarks", "any other comments"),
 }
 # Columns a platform derives from a question (Qualtrics NPS group, "other" text, display
 # order): they must never take the question from its real column.
@@ -339,15 +335,14 @@ def map_columns(
     used = set(taken) | {c for c, _ in questions.values()} | set(duplicates)
     for role in ROLES:
         if found[role] is None:
-            found[role] = next(
-                (
-                    h.column
-                    for h in headers
-                    if h.column not in used and h.role_names & ROLE_NAMES[role]
-                ),
-                None,
-            )
-            if found[role]:
+            # The most specific header wins: "unit" over "department" when a file has both.
+            ranked = [
+                (min(ROLE_NAMES[role].index(n) for n in names), i, h.column)
+                for i, h in enumerate(headers)
+                if h.column not in used and (names := h.role_names & set(ROLE_NAMES[role]))
+            ]
+            if ranked:
+                found[role] = min(ranked)[2]
                 used.add(found[role])
     ignored = [h.column for h in headers if h.column not in used]
     questions = {q: questions[q] for q in framework.question_ids if q in questions}

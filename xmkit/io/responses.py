@@ -49,19 +49,8 @@ from xmkit.io.columns import (
 from xmkit.io.limits import check_file_size, check_rows, check_unpacked_size, max_rows
 
 META = ("respondent_id", "unit", "role")
+# Columns of the long layout (roles are matched in xmkit.io.columns).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "respondent_id": (
-        "respondent_id",
-        "respondent id",
-        "respondent",
-        "responseid",
-        "response id",
-        "response_id",
-        "id",
-    ),
-    "unit": ("unit", "business unit", "business_unit", "unit name"),
-    "role": ("role", "job role", "respondent role"),
-    "comment": ("comment", "comments", "free text", "remarks"),
     "question_id": ("question_id", "question id", "question"),
     "answer": ("answer", "value", "response", "score"),
 }
@@ -69,7 +58,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 TEST_COLUMNS = {"status", "distributionchannel", "distribution channel", "response type"}
 TEST_VALUES = {"survey preview", "survey test", "preview", "test"}
 FINISHED_COLUMNS = {"finished"}
-NOT_FINISHED = {"false", "0", "no"}
+NOT_FINISHED = {"false", "0", "0.0", "no"}
 SUBMITTED_COLUMNS = {"submitdate", "date submitted"}  # LimeSurvey: blank until submitted
 TEXT_ROLE_NAMES = frozenset().union(*ROLE_NAMES.values())
 NOT_STATED = "Not stated"
