@@ -1028,7 +1028,8 @@ def _roles_text(
             )
             continue
         values = _text(table[col])
-        out[role] = values.where(values.ne(""), NOT_STATED)
+        blank = values.eq("").to_numpy()
+        out[role] = values.where(~blank, NOT_STATED) if blank.any() else values
     return out
 
 
