@@ -682,7 +682,7 @@ def test_folder_of_unit_files_renders_valid_files_and_fails_the_invalid_one(
     for i, name in enumerate(["Stores North", "Stores South", "Stores West"]):
         data = make_responses({name: 6}, framework, seed=10 + i)
         if name == "Stores West":
-            data = data.drop(columns=["role"])
+            data = data.drop(columns=["v1_1"])  # a missing role is one role now; a question is not
         write_csv(data, folder / f"{name}.csv")
     out = tmp_path / "out"
 
@@ -698,7 +698,7 @@ def test_folder_of_unit_files_renders_valid_files_and_fails_the_invalid_one(
         "Stores South": "done",
         "Stores West": "failed",
     }
-    assert "role" in manifest["units"]["Stores West"]["error"]
+    assert "question column(s) missing: v1_1" in manifest["units"]["Stores West"]["error"]
     assert "Stores West.csv" in manifest["units"]["Stores West"]["error"]
     reports = sorted(str(p.relative_to(out)) for p in out.rglob("report.html"))
     assert reports == ["stores-north/report.html", "stores-south/report.html"]

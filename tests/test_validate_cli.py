@@ -39,8 +39,8 @@ def invalid(result: subprocess.CompletedProcess) -> str:
 
 
 def problem_lines(stderr: str, path: Path) -> list[str]:
-    """The problem lines, without the closing ``FILE: invalid, N problem(s)`` summary."""
-    lines = stderr.splitlines()
+    """The problem lines, without notes and the closing ``FILE: invalid, N problem(s)`` summary."""
+    lines = [ln for ln in stderr.splitlines() if ": note: " not in ln]
     assert lines[-1] == f"{path}: invalid, {len(lines) - 1} problem(s)", stderr
     return lines[:-1]
 
@@ -71,14 +71,23 @@ def responses(tmp_path, make_wide):
 # ---- validate: one test per kind of bad input -----------------------------------------------
 
 
-def test_unknown_question_column_is_named(run_cli, responses, make_wide):
+def test_unknown_column_is_ignored_with_a_note_and_named_as_an_error_with_strict(
+    run_cli, responses, make_wide
+):
     data = make_wide()
     data["v9_9"] = 3
+    data["Collector ID"] = "web"
     path = responses(data)
 
-    line = only_problem(run_cli("validate", path), path)
+    result = run_cli("validate", path)
+    assert result.returncode == 0, result.stderr
+    assert f"{path}: note: ignored 2 columns: v9_9, Collector ID" in result.stderr
 
-    assert line.startswith(f"{path}, row 1, column 'v9_9': unknown column")
+    lines = problem_lines(invalid(run_cli("validate", path, "--strict")), path)
+    assert sorted(ln.split(": unknown column")[0] for ln in lines) == [
+        f"{path}, row 1, column 'Collector ID'",
+        f"{path}, row 1, column 'v9_9'",
+    ], lines
 
 
 def test_missing_question_columns_are_listed_by_id(run_cli, responses, make_wide):
@@ -153,36 +162,49 @@ def test_header_only_file_has_no_responses(run_cli, responses, make_wide, name):
     assert "no responses" in line
 
 
-@pytest.mark.parametrize("column", ["unit", "role"])
-def test_missing_unit_or_role_column_is_named(run_cli, responses, make_wide, column):
+@pytest.mark.parametrize(
+    ("column", "group"), [("unit", "Whole organization"), ("role", "All roles")]
+)
+def test_missing_unit_or_role_column_puts_everyone_in_one_group(
+    run_cli, responses, make_wide, column, group
+):
     path = responses(make_wide().drop(columns=[column]))
 
-    line = only_problem(run_cli("validate", path), path)
+    result = run_cli("validate", path)
 
-    assert line.startswith(f"{path}, row 1: missing column '{column}'")
+    assert result.returncode == 0, result.stderr
+    assert f" 1 {column}s," in result.stdout, result.stdout
+    assert f"no {column} column: every respondent is in one {column}, '{group}'" in result.stderr
 
 
-def test_blank_unit_names_its_row(run_cli, responses, make_wide):
+def test_blank_unit_forms_a_visible_not_stated_group(run_cli, responses, make_wide, tmp_path):
     data = make_wide()
     data.loc[3, "unit"] = ""
+    data.loc[5, "unit"] = " "
     path = responses(data)
 
-    line = only_problem(run_cli("validate", path), path)
+    result = run_cli("score", path, "--by", "unit", "-o", tmp_path / "scores.csv")
 
-    assert line.startswith(f"{path}, row 5, column 'unit': unit is blank")
+    assert result.returncode == 0, result.stderr
+    assert "2 respondent(s) left the unit ('unit') blank: they form the group 'Not stated'" in (
+        result.stderr
+    )
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    overall = scores[(scores["level"] == "overall") & (scores["unit"] == "Not stated")]
+    assert overall["n"].tolist() == [2]
 
 
 def test_every_problem_in_a_file_is_reported_in_one_run(run_cli, responses, make_wide):
     data = make_wide()
-    data["v9_9"] = 1  # unknown column, row 1
+    data["v9_9"] = 1  # unknown column (with --strict), row 1
     data.loc[0, "v1_1"] = "abc"  # row 2
     data.loc[1, "v2_2"] = 9  # row 3
-    data.loc[2, "role"] = ""  # row 4
+    data.loc[2, "v3_1"] = "many"  # row 4
     data.loc[6, "c1_1"] = 0  # row 8
     data.loc[10, "respondent_id"] = "001"  # row 12, duplicate of row 2
     path = responses(data)
 
-    lines = problem_lines(invalid(run_cli("validate", path)), path)
+    lines = problem_lines(invalid(run_cli("validate", path, "--strict")), path)
 
     assert len(lines) == 6, lines
     assert [re.match(rf"{re.escape(str(path))}, row (\d+)", ln).group(1) for ln in lines] == [
@@ -196,7 +218,7 @@ def test_every_problem_in_a_file_is_reported_in_one_run(run_cli, responses, make
     assert "'v9_9'" in lines[0]
     assert "'abc'" in lines[1]
     assert "'9'" in lines[2]
-    assert "role is blank" in lines[3]
+    assert "'many'" in lines[3]
     assert "'0'" in lines[4]
     assert "first used on row 2" in lines[5]
 

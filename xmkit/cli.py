@@ -45,6 +45,56 @@ def _output_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help=help_text)
 
 
+def _reading_args(parser: argparse.ArgumentParser) -> None:
+    """Column roles and row options of every command that reads a responses file."""
+    group = parser.add_argument_group(
+        "columns and rows of the responses file (docs/input-formats.md)"
+    )
+    for role, example in (
+        ("unit", "Which business unit do you work in?"),
+        ("role", "Your role"),
+        ("id", "Respondent ID"),
+        ("comment", "Any other comments?"),
+    ):
+        group.add_argument(
+            f"--{role}-column",
+            metavar="NAME",
+            help=f"header of the {role} column, e.g. {example!r} (case and spaces ignored)",
+        )
+    group.add_argument(
+        "--strict", action="store_true", help="columns xmkit does not use are errors, not ignored"
+    )
+    group.add_argument(
+        "--include-test-responses",
+        action="store_true",
+        help="keep Qualtrics preview and test responses (left out by default)",
+    )
+    group.add_argument(
+        "--finished-only",
+        action="store_true",
+        help="leave out unfinished responses (kept by default)",
+    )
+
+
+def _reading(args: argparse.Namespace, columns: dict | None = None) -> dict:
+    """The read_responses options given on the command line, over ``columns`` of an assessment."""
+    named = {
+        role: value
+        for role in ("unit", "role", "id", "comment")
+        if (value := getattr(args, f"{role}_column", None))
+    }
+    merged = {**(columns or {}), **named}
+    options = {
+        k: True for k in ("strict", "include_test_responses", "finished_only") if getattr(args, k)
+    }
+    return {**({"columns": merged} if merged else {}), **options}
+
+
+def _print_notes(file: object, notes: Sequence[str]) -> None:
+    for note in notes:
+        print(f"{file}: note: {note}", file=sys.stderr)
+
+
 def _by(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     allowed = {"unit", "role"}
@@ -73,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
     add_flags(p, "validate")
+    _reading_args(p)
     p.set_defaults(run=_cmd_validate)
 
     p = sub.add_parser(
@@ -106,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--gaps", action="store_true", help="also print perception gaps between roles per category"
     )
     add_flags(p, "score")
+    _reading_args(p)
     p.set_defaults(run=_cmd_score)
 
     p = sub.add_parser(
@@ -146,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
     _output_arg(p, "output folder (default: reports/)")
     add_flags(p, "report")
+    _reading_args(p)
     p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser(
@@ -162,7 +215,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="responses file, folder of files, or assessment(s)")
     _output_arg(p, "output folder (default: reports/<client>/)")
     add_flags(p, "batch")
+    _reading_args(p)
     p.set_defaults(run=_cmd_batch)
+
+    p = sub.add_parser(
+        "inspect",
+        help="show how a survey export is read: layout, columns, questions, rows",
+        description="Show what xmkit makes of a responses file or survey export: the layout, "
+        "the respondent id, unit, role and comment columns, how each question was found (by "
+        "id, export tag or text) and its answers, the columns ignored and the rows left out. "
+        "With -o, save the columns found in an assessment.yaml so later commands need no "
+        "flags. Exit 0 when the file can be scored, 1 when not.",
+        epilog=EPILOG,
+    )
+    p.add_argument("file", type=Path, help="responses file or survey export")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="ASSESSMENT.yaml",
+        help="write the columns found under columns: of this assessment file (created or updated)",
+    )
+    p.add_argument("--client", help="client name for a new assessment file (default: folder name)")
+    add_flags(p, "inspect")
+    _reading_args(p)
+    p.set_defaults(run=_cmd_inspect)
     return parser
 
 
@@ -172,12 +249,22 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
     return 2
 
 
+def _given(args: argparse.Namespace, command: str) -> dict[str, object]:
+    """The options given on the command line, the column flags as ``reading``."""
+    given = given_flags(args, command)
+    if reading := _reading(args):
+        given["reading"] = reading
+    return given
+
+
 def _use_assessment(args: argparse.Namespace) -> None:
-    """Let FILE be an assessment folder: its responses, framework and minimum group size
-    fill in what the command line leaves open (flags win)."""
+    """Let FILE be an assessment folder: its responses, framework, minimum group size and
+    columns fill in what the command line leaves open (flags win). Sets ``args.reading``."""
+    args.reading = _reading(args)
     if is_assessment(args.file):
-        args.file, opts = resolve(args.file, given_flags(args, args.command), flags=True)
+        args.file, opts = resolve(args.file, _given(args, args.command), flags=True)
         args.framework = opts.framework
+        args.reading = opts.reading or {}
         if hasattr(args, "min_group_size"):
             args.min_group_size = opts.min_group_size
 
@@ -194,16 +281,18 @@ def _print_problems(problems: Sequence[object]) -> None:
 
 
 def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
-    loaded = read_responses(args.file, framework)
+    loaded = read_responses(args.file, framework, **args.reading)
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _print_notes(args.file, loaded.notes)
     return loaded.data
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     _use_assessment(args)
     framework = _framework(args)
-    loaded = read_responses(args.file, framework)
+    loaded = read_responses(args.file, framework, **args.reading)
+    _print_notes(args.file, loaded.notes)
     if loaded.problems:
         _print_problems(loaded.problems)
         print(f"{args.file}: invalid, {len(loaded.problems)} problem(s)", file=sys.stderr)
@@ -216,6 +305,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"{data['unit'].nunique()} units, {data['role'].nunique()} roles, "
         f"{answered}/{total} answers given"
     )
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from xmkit.io.inspect import describe, found_roles, write_assessment
+
+    _use_assessment(args)
+    framework = _framework(args)
+    loaded = read_responses(args.file, framework, **args.reading)
+    print(describe(args.file, loaded, framework))
+    if loaded.problems:
+        return 1
+    if args.output:
+        client = args.client or args.file.resolve().parent.name or "client"
+        path = write_assessment(args.output, args.file, found_roles(loaded), client)
+        print(f"wrote the columns to {path}")
     return 0
 
 
@@ -370,7 +475,7 @@ def _cmd_questionnaire(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from xmkit.render.execute import render_options
 
-    responses, opts = resolve(args.file, given_flags(args, "report"), flags=True)
+    responses, opts = resolve(args.file, _given(args, "report"), flags=True)
     if not opts.client:
         raise UsageError(
             Problem(
@@ -380,9 +485,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             )
         )
     framework = load_framework(opts.framework)
-    loaded = read_responses(responses, framework)  # clear errors before a kernel starts
+    loaded = read_responses(responses, framework, **(opts.reading or {}))  # before a kernel
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _print_notes(responses, loaded.notes)
     units = [str(u) for u in loaded.data["unit"].drop_duplicates()]
     if opts.unit is not None and opts.unit not in units:
         listed = ", ".join(sorted(units)[:10]) + (", ..." if len(units) > 10 else "")
@@ -433,7 +539,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     if not args.client and not _holds_assessments(args.file):
         return _usage_error(args, "--client is required unless FILE holds assessment folders")
-    results = run_batch(args.file, output_dir=args.output, **given_flags(args, "batch"))
+    results = run_batch(args.file, output_dir=args.output, **_given(args, "batch"))
     for result in results:
         print(result.summary())
     return 1 if any(r.failed for r in results) else 0

@@ -36,7 +36,9 @@ class Problem:
         if self.row is not None:
             where += f", row {self.row}"
         if self.column is not None:
-            where += f", column {self.column!r}"
+            # Exports put whole questions (thousands of characters) in a header.
+            column = self.column if len(self.column) <= 80 else self.column[:77] + "..."
+            where += f", column {column!r}"
         text = f"{where}: {self.message}"
         if self.value is not None:
             shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."

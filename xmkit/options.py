@@ -103,7 +103,7 @@ class Options(BaseModel):
     framework: Path | None = _opt(
         None,
         "framework YAML (default: the assessment's, else the bundled EX/CX alignment framework)",
-        "validate score questionnaire report batch notebook",
+        "validate inspect score questionnaire report batch notebook",
         "FILE",
     )
     min_group_size: int | None = _opt(
@@ -169,6 +169,12 @@ class Options(BaseModel):
     )
     targets: Annotated[dict | None, BeforeValidator(_json)] = _opt(
         None, "targets per practice (docs/evidence.md); the assessment's targets:", "notebook"
+    )
+    reading: Annotated[dict | None, BeforeValidator(_json)] = _opt(
+        None,
+        "column roles and row options of the responses file (docs/input-formats.md); the "
+        "assessment's columns: and the column flags",
+        "notebook",
     )
     formats: Annotated[tuple[Format, ...], BeforeValidator(_split)] = _opt(
         ("html", "pdf"),
@@ -246,7 +252,8 @@ class Options(BaseModel):
         for name, value in values.items():
             if isinstance(value, Path):
                 values[name] = str(value.resolve())
-        values["targets"] = json.dumps(self.targets) if self.targets else None
+        for name in ("targets", "reading"):
+            values[name] = json.dumps(getattr(self, name)) if getattr(self, name) else None
         return values
 
 
@@ -298,6 +305,9 @@ def assessment_values(assessment) -> dict[str, object]:
         "framework": assessment.framework_path,
         "min_group_size": assessment.min_group_size,
         "targets": assessment.targets,
+        "reading": {"columns": assessment.columns.model_dump(exclude_defaults=True)}
+        if assessment.columns
+        else None,
     }
     if assessment.metrics:
         metrics = assessment.metrics
@@ -330,6 +340,9 @@ def resolve(
         assessment = load_assessment(source)
         source, layers = assessment.responses_path, assessment_values(assessment)
     chosen = {k: v for k, v in (given or {}).items() if v is not None}
+    if layers.get("reading") and chosen.get("reading"):  # column flags over columns: one by one
+        columns = {**layers["reading"].get("columns", {}), **chosen["reading"].get("columns", {})}
+        chosen["reading"] = {**chosen["reading"], "columns": columns}
     return source, Options.checked({**layers, **chosen}, flags)
 
 

@@ -159,9 +159,11 @@ def _unit_problems(loaded, name: str) -> tuple[dict[str, str], list[Problem]]:
     }, general
 
 
-def _read_source(path: Path, framework: Framework) -> tuple[pd.DataFrame, dict[str, str]]:
+def _read_source(
+    path: Path, framework: Framework, reading: dict | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Responses of one file; units with bad rows are reported as failed, not fatal."""
-    loaded = read_responses(path, framework)
+    loaded = read_responses(path, framework, **(reading or {}))
     failed, general = _unit_problems(loaded, str(path))
     if general:
         raise XmkitError(general)
@@ -201,14 +203,14 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
             )
         frames, failed = [], {}
         for file in files:
-            loaded = read_responses(file, fw)
+            loaded = read_responses(file, fw, **(opts.reading or {}))
             if loaded.problems or loaded.data.empty:
                 failed[file.stem] = "; ".join(str(p) for p in loaded.problems[:5])
             else:
                 frames.append(loaded.data)
         data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     else:
-        data, failed = _read_source(source, fw)
+        data, failed = _read_source(source, fw, opts.reading)
     if not opts.client:
         raise UsageError(
             Problem(
@@ -233,7 +235,7 @@ def _previous(opts: Options, framework: Framework) -> pd.DataFrame | None:
 def _assessment_source(folder: Path, given: Mapping[str, object]) -> Source:
     responses, opts = resolve(folder, given)
     fw = load_framework(opts.framework)
-    data, failed = _read_source(responses, fw)
+    data, failed = _read_source(responses, fw, opts.reading)
     return Source(opts, data, failed, _previous(opts, fw))
 
 

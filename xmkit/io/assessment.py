@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xmkit.errors import Problem, XmkitError
+from xmkit.io.columns import ColumnRoles
 from xmkit.io.limits import parse_yaml, read_yaml_text
 from xmkit.options import Lag, PeriodName
 
@@ -49,6 +50,8 @@ class Assessment(BaseModel):
     metrics: MetricsInput | None = None
     previous: PreviousInput | None = None
     targets: dict | None = None
+    columns: ColumnRoles | None = None
+    """Which columns of the responses file are the id, unit, role, comment (and questions)."""
     folder: Path = Path(".")
 
     @field_validator("metrics", mode="before")

@@ -7,9 +7,15 @@ from the content rather than the file name:
 
 * **wide**: ``respondent_id, unit, role, <question ids...>, [comment]`` (CSV or XLSX);
 * **long**: ``respondent_id, unit, role, question_id, answer``;
-* **qualtrics**: a Qualtrics CSV export with three header rows (ids, question text,
-  ``{"ImportId": ...}``); questions match by id or by text;
-* **form**: exports from form tools whose headers are the question text.
+* **qualtrics**: a Qualtrics export with three header rows (ids, question text,
+  ``{"ImportId": ...}``, single-quoted in 2016-17 exports); questions match by id or by text;
+* **surveymonkey**: two header rows (question, then row text or "Response");
+* **form**: exports from form tools whose headers are the question text (Google Forms,
+  Microsoft Forms, LimeSurvey).
+
+Which column is what is decided in :mod:`xmkit.io.columns`; columns that are neither a role nor
+a question are ignored and listed in :attr:`Loaded.notes`. Test and preview responses and rows
+without any answer are left out and counted.
 
 Text files may be UTF-8 (with or without BOM), UTF-16 or Windows-1252, delimited by
 comma, semicolon or tab.
@@ -18,6 +24,7 @@ comma, semicolon or tab.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zipfile
 from collections.abc import Sequence
@@ -29,52 +36,34 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.io.columns import (
+    ROLE_NAMES,
+    ColumnMap,
+    ColumnRoles,
+    Header,
+    headers_from,
+    map_columns,
+    norm_header,
+    short,
+)
 from xmkit.io.limits import check_file_size, check_rows, check_unpacked_size, max_rows
 
 META = ("respondent_id", "unit", "role")
+# Columns of the long layout (roles are matched in xmkit.io.columns).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "respondent_id": (
-        "respondent_id",
-        "respondent id",
-        "respondent",
-        "responseid",
-        "response id",
-        "response_id",
-        "id",
-    ),
-    "unit": ("unit", "business unit", "business_unit", "unit name"),
-    "role": ("role", "job role", "respondent role"),
-    "comment": ("comment", "comments", "free text", "remarks"),
     "question_id": ("question_id", "question id", "question"),
     "answer": ("answer", "value", "response", "score"),
 }
-# Columns that survey tools add and that carry nothing to score.
-TOOL_COLUMNS = {
-    "timestamp",
-    "startdate",
-    "enddate",
-    "status",
-    "ipaddress",
-    "progress",
-    "duration (in seconds)",
-    "finished",
-    "recordeddate",
-    "recipientlastname",
-    "recipientfirstname",
-    "recipientemail",
-    "externalreference",
-    "locationlatitude",
-    "locationlongitude",
-    "distributionchannel",
-    "userlanguage",
-    "start time",
-    "completion time",
-    "email",
-    "name",
-    "last modified time",
-    "submitted at",
-    "submission id",
-}
+# Qualtrics marks preview and test responses in these columns with these values.
+TEST_COLUMNS = {"status", "distributionchannel", "distribution channel", "response type"}
+TEST_VALUES = {"survey preview", "survey test", "preview", "test"}
+FINISHED_COLUMNS = {"finished"}
+NOT_FINISHED = {"false", "0", "0.0", "no"}
+SUBMITTED_COLUMNS = {"submitdate", "date submitted"}  # LimeSurvey: blank until submitted
+TEXT_ROLE_NAMES = frozenset().union(*ROLE_NAMES.values())
+NOT_STATED = "Not stated"
+ONE_GROUP = {"unit": "Whole organization", "role": "All roles"}
+IMPORT_ID = r"\{\s*['\"]importid['\"]"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 # Files people send instead of a CSV or XLSX; named plainly instead of misread as text.
 OTHER_FORMATS = {
@@ -121,6 +110,15 @@ TABLE_FORMATS = "a CSV file (.csv, .txt, .tsv) or an Excel workbook (.xlsx, .xls
 
 
 @dataclass
+class HeaderRows:
+    """The extra header rows of an export: how many rows the header takes, each column's text."""
+
+    layout: str
+    rows: int
+    texts: dict[str, str]
+
+
+@dataclass
 class Loaded:
     """The result of reading a responses file: the table plus every problem found."""
 
@@ -129,6 +127,12 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
     """The file row of each row of ``data`` (the header is row 1)."""
+    notes: list[str] = field(default_factory=list)
+    """What was ignored, left out or grouped, one sentence each (shown, not errors)."""
+    columns: ColumnMap | None = None
+    headers: list[Header] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+    """Rows left out, by reason: test, unfinished, empty."""
 
 
 def _norm(text: object) -> str:
@@ -175,24 +179,33 @@ def sniff_delimiter(first_line: str, more_lines: Sequence[str] = ()) -> str:
     return max(DELIMITERS, key=lambda d: (bool(rows) and consistent(d), counts[d], d == ","))
 
 
-def _is_text_column(name: str) -> bool:
+def _is_text_column(name: str, named: frozenset[str] = frozenset()) -> bool:
     """Columns read as text as they are: ids, unit, role, comments, question ids."""
-    key = _norm(name)
-    return any(
-        key in SYNONYMS[role] or key.replace(" ", "_") in SYNONYMS[role]
-        for role in ("respondent_id", "unit", "role", "comment", "question_id")
-    )
+    keys = Header(name, name).role_names
+    keys |= {k.replace(" ", "_") for k in keys}
+    return bool(keys & named or keys & TEXT_ROLE_NAMES or keys & set(SYNONYMS["question_id"]))
 
 
 def _known_headers(cells: Sequence[str], framework: Framework) -> int:
     """How many cells are headers xmkit knows: meta columns, question ids or question texts."""
-    mapping, duplicates = _question_columns(list(cells), framework, None)
-    meta = sum(
-        _norm(c) in names or _norm(c).replace(" ", "_") in names
-        for c in cells
-        for names in SYNONYMS.values()
-    )
-    return len(mapping) + len(duplicates) + meta
+    found = map_columns(headers_from([str(c) for c in cells]), framework)
+    return len(found.questions) + len(found.duplicates) + sum(map(bool, found.roles.values()))
+
+
+def _header_rows(top: pd.DataFrame) -> HeaderRows | None:
+    """The extra header rows of a Qualtrics or SurveyMonkey export, from the first data rows."""
+    if len(top) >= 2 and top.iloc[1].astype(str).str.contains(IMPORT_ID, case=False).any():
+        layout, rows = "qualtrics", 3
+    elif (
+        len(top) >= 1
+        and not str(top.iloc[0, 0]).strip()
+        and top.iloc[0].astype(str).map(norm_header).isin(["response", "open-ended response"]).any()
+    ):
+        layout, rows = "surveymonkey", 2
+    else:
+        return None
+    texts = {str(c): str(v) for c, v in zip(top.columns, top.iloc[0], strict=True)}
+    return HeaderRows(layout, rows, texts)
 
 
 def _header_below(
@@ -225,35 +238,44 @@ def _header_below(
 
 
 def _read_csv(
-    path: Path, encoding: str, delimiter: str, missing: list[str], nrows: int
-) -> tuple[pd.DataFrame, dict | None]:
-    """The table (answers numeric where clean) and, for Qualtrics, each column's text."""
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    missing: list[str],
+    nrows: int,
+    named: frozenset[str] = frozenset(),
+    text: str | None = None,
+) -> tuple[pd.DataFrame, HeaderRows | None]:
+    """The table (answers numeric where clean) and the extra header rows of an export.
+
+    ``text`` is the decoded file when it had to be repaired first (``\\r\\r\\n`` line ends).
+    """
+
+    def source() -> Path | io.StringIO:
+        return path if text is None else io.StringIO(text)
+
     # Empty lines are kept (and dropped later as blank rows) so row numbers match the file.
-    common = {
-        "sep": delimiter,
-        "encoding": encoding,
-        "keep_default_na": False,
-        "skip_blank_lines": False,
-    }
-    top = pd.read_csv(path, nrows=2, dtype=str, **common)
-    qualtrics = (
-        len(top) == 2
-        and top.iloc[1].astype(str).str.contains('{"importid"', case=False, regex=False).any()
-    )
-    texts = dict(zip(top.columns, top.iloc[0].astype(str), strict=True)) if qualtrics else None
-    text_cols = [c for c in top.columns if _is_text_column(c)]
+    common = {"sep": delimiter, "keep_default_na": False, "skip_blank_lines": False}
+    if text is None:
+        common["encoding"] = encoding
+    top = pd.read_csv(source(), nrows=2, dtype=str, **common)
+    header = _header_rows(top)
+    text_cols = [c for c in top.columns if _is_text_column(c, named)]
+    if header is not None:  # the question is in the second row; answers stay as they are
+        text_cols += [c for c in top.columns if norm_header(header.texts[c]) in named]
     # Missing-answer tokens in their usual spellings, so clean columns stay numeric.
     missing = sorted({v for t in missing for v in (t, t.upper(), t.title(), t.capitalize())})
-    options = {"skiprows": [1, 2] if qualtrics else None, "nrows": nrows, **common}
+    skip = list(range(1, header.rows)) if header else None
+    options = {"skiprows": skip, "nrows": nrows, **common}
     table = pd.read_csv(
-        path, na_values={c: missing for c in top.columns if c not in text_cols}, **options
+        source(), na_values={c: missing for c in top.columns if c not in text_cols}, **options
     )
     # Asking pandas for text up front is slower than re-reading the rare id or unit column it
     # took for numbers (so that "007" stays "007").
     retype = [c for c in text_cols if not pd.api.types.is_string_dtype(table[c].dtype)]
     if retype:
-        table[retype] = pd.read_csv(path, usecols=retype, dtype=str, **options)[retype]
-    return table, texts
+        table[retype] = pd.read_csv(source(), usecols=retype, dtype=str, **options)[retype]
+    return table, header
 
 
 def _not_a_table(path: Path, head: bytes) -> Problem | None:
@@ -351,7 +373,9 @@ def _parser_problem(path: Path, exc: Exception, delimiter: str, header: Problem 
     )
 
 
-def _read_text_table(path: Path, framework: Framework) -> tuple[pd.DataFrame, dict | None]:
+def _read_text_table(
+    path: Path, framework: Framework, named: frozenset[str] = frozenset()
+) -> tuple[pd.DataFrame, HeaderRows | None]:
     """Read a delimited text file.
 
     Returns the table and, for a Qualtrics export (three header rows), the question text of
@@ -382,15 +406,22 @@ def _read_text_table(path: Path, framework: Framework) -> tuple[pd.DataFrame, di
         rows = [next(csv.reader([ln], delimiter=sniff_delimiter(ln)), []) for ln in lines[:20]]
         return _header_below(path, rows, framework)
 
+    def read(encoding: str) -> tuple[pd.DataFrame, HeaderRows | None]:
+        text = None
+        if b"\r\r\n" in head:  # a CRLF file saved again with CRLF: one blank line per row
+            text = path.read_bytes().decode(encoding).lstrip("\ufeff").replace("\r\r\n", "\r\n")
+        missing = framework.scale.missing
+        return _read_csv(path, encoding, delimiter, missing, limit + 1, named, text)
+
     try:
         try:
-            table, texts = _read_csv(path, encoding, delimiter, framework.scale.missing, limit + 1)
+            table, texts = read(encoding)
         except UnicodeDecodeError:
             if encoding != "utf-8":
                 raise
             # Looked like UTF-8 at the start, but Excel's Windows-1252 further down.
             encoding = "cp1252"
-            table, texts = _read_csv(path, encoding, delimiter, framework.scale.missing, limit + 1)
+            table, texts = read(encoding)
     except pd.errors.ParserError as exc:
         raise XmkitError(_parser_problem(path, exc, delimiter, header_problem())) from None
     except UnicodeDecodeError as exc:
@@ -412,10 +443,10 @@ def _read_text_table(path: Path, framework: Framework) -> tuple[pd.DataFrame, di
                 expected="a CSV file whose fields are separated by ',', ';' or tab",
             )
         )
-    _check_complete(path, table, encoding, delimiter, 4 if texts is not None else 2)
+    _check_complete(path, table, encoding, delimiter, texts.rows + 1 if texts else 2)
     table.columns = [str(c).strip() for c in table.columns]
     if texts is not None:
-        texts = {str(k).strip(): v for k, v in texts.items()}
+        texts.texts = {str(k).strip(): v for k, v in texts.texts.items()}
     return table, texts
 
 
@@ -522,10 +553,20 @@ def _read_excel_table(path: Path) -> pd.DataFrame:
     return table
 
 
+def _split_header_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, HeaderRows | None]:
+    """A workbook export's extra header rows taken out of its data (all cells are text)."""
+    header = _header_rows(table.head(2))
+    if header is None:
+        return table, None
+    return table.iloc[header.rows - 1 :].reset_index(drop=True), header
+
+
 def read_table(
-    path: str | Path, framework: Framework | None = None
-) -> tuple[pd.DataFrame, dict | None]:
-    """Read any supported file: the table and, for a Qualtrics export, each column's text.
+    path: str | Path, framework: Framework | None = None, named: frozenset[str] = frozenset()
+) -> tuple[pd.DataFrame, HeaderRows | None]:
+    """Read any supported file: the table and, for a two- or three-row header, its second row.
+
+    ``named`` are normalized headers the user named as roles: read as text, like ids.
 
     The size limit (:mod:`xmkit.io.limits`) is checked before anything is read, the row limit
     while reading; files that are no table at all (PDF, an encrypted workbook, a workbook with
@@ -555,8 +596,8 @@ def read_table(
         )
     check_file_size(path)
     if suffix in EXCEL_SUFFIXES:
-        return _read_excel_table(path), None
-    return _read_text_table(path, framework or load_framework())
+        return _split_header_rows(_read_excel_table(path))
+    return _read_text_table(path, framework or load_framework(), named)
 
 
 def _find(columns: list[str], role: str) -> str | None:
@@ -648,49 +689,10 @@ class _OutOfRange:
         )
 
 
-def _question_columns(
-    columns: list[str], framework: Framework, texts: dict[str, str] | None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Map file columns to question ids by id, by ``[id]``/``id.`` prefix, or by question text.
-
-    Returns the mapping and the columns that repeat a question already mapped (duplicates),
-    each with its question id.
-    """
-    by_id = {q.lower(): q for q in framework.question_ids}
-    by_text = {
-        _norm(t): qid
-        for qid, t in zip(
-            framework.questions["question_id"], framework.questions["question"], strict=True
-        )
-    }
-    mapping: dict[str, str] = {}
-    duplicates: dict[str, str] = {}
-    for col in columns:
-        candidates = [_norm(col)]
-        if texts and col in texts:
-            candidates.append(_norm(texts[col]))
-        qid = None
-        for cand in candidates:
-            head = re.match(r"^\[?([a-z]\d+_\d+)\]?(?:[\s.:)\]-]|$)", cand)
-            qid = by_id.get(cand) or (by_id.get(head.group(1)) if head else None)
-            qid = qid or by_text.get(cand)
-            if qid is None:  # form tools often append the id or the scale to the text
-                qid = next((q for t, q in by_text.items() if cand.startswith(t)), None)
-            if qid:
-                break
-        if qid is None:
-            continue
-        if qid in mapping.values():
-            duplicates[col] = qid
-            continue
-        mapping[col] = qid
-    return mapping, duplicates
-
-
-def _detect_layout(table: pd.DataFrame, texts: dict | None) -> str:
+def _detect_layout(table: pd.DataFrame, texts: HeaderRows | None) -> str:
     columns = list(table.columns)
     if texts is not None:
-        return "qualtrics"
+        return texts.layout
     if _find(columns, "question_id") and _find(columns, "answer"):
         return "long"
     return "wide"
@@ -810,10 +812,21 @@ def _long_to_wide(
     framework: Framework,
     parser: _AnswerParser,
     problems: list[Problem],
+    roles: ColumnRoles | None = None,
 ) -> pd.DataFrame:
-    """Pivot the long layout to one row per respondent, checking it on the way."""
+    """Pivot the long layout to one row per respondent, checking it on the way.
+
+    Unit and role are optional here too (one group when absent, "Not stated" when blank).
+    """
     columns = list(table.columns)
-    cols = {role: _find(columns, role) for role in (*META, "question_id", "answer")}
+    cols = {role: _find(columns, role) for role in ("question_id", "answer")}
+    found = map_columns(headers_from(columns), framework, roles, name)
+    problems += found.problems
+    cols.update({role: found.roles[role] for role in META})
+    for role in ("unit", "role"):
+        if cols[role] is None:
+            table = table.assign(**{f"_{role}": ONE_GROUP[role]})
+            cols[role] = f"_{role}"
     for role in META:
         if cols[role] is None:
             problems.append(
@@ -827,6 +840,8 @@ def _long_to_wide(
     if problems:
         return pd.DataFrame()
     long = pd.DataFrame({role: _text(table[col]) for role, col in cols.items() if role != "answer"})
+    for role in ("unit", "role"):
+        long[role] = long[role].where(long[role].ne(""), NOT_STATED)
     long["_row"] = np.arange(len(table)) + 2
     known = {q.lower(): q for q in framework.question_ids}
     long["question_id"] = long["question_id"].str.lower().map(known)
@@ -930,80 +945,135 @@ def _summary_rows(
     return list(found.values())
 
 
-def _to_standard(
-    table: pd.DataFrame, texts: dict | None, name: str, framework: Framework
-) -> Loaded:
-    """Rename columns to the standard ones and parse answers, collecting every problem."""
-    problems: list[Problem] = []
-    parser = _AnswerParser(framework)
-    layout = _detect_layout(table, texts)
-    if layout == "long":
-        table = _long_to_wide(table, name, framework, parser, problems)
-        if table.empty:
-            return Loaded(pd.DataFrame(), layout, problems)
-        rows = table.pop("_row").to_numpy()
-    else:
-        rows = np.arange(len(table)) + (4 if layout == "qualtrics" else 2)
-    columns = list(table.columns)
-    mapping, duplicate_cols = _question_columns(columns, framework, texts)
-    meta_cols = {role: _find(columns, role) for role in (*META, "comment")}
-    if not mapping and not any(meta_cols.values()):
-        head = [columns, *table.head(HEADER_SEARCH_ROWS - 1).astype(str).to_numpy().tolist()]
-        header = _header_below(Path(name), head, framework)
-        if header is not None:
-            return Loaded(pd.DataFrame(), layout, [header])
-    qids = framework.question_ids  # a property that builds a new list: read it once
-    known_ids = set(qids)
-    if layout == "wide" and any(_norm(c) not in known_ids for c in mapping):
-        layout = "form"
-    first_of = {qid: col for col, qid in mapping.items()}
-    for col, qid in duplicate_cols.items():
-        from openpyxl.utils import get_column_letter  # slow to import: only for a problem
+def _flagged(table: pd.DataFrame, headers: list[Header], names: set[str], values: set[str]):
+    """Rows whose cell in a column named one of ``names`` is one of ``values`` (normalized)."""
+    hit = np.zeros(len(table), dtype=bool)
+    column = None
+    for h in headers:
+        if h.role_names & names:
+            cells = _text(table[h.column]).map(norm_header)
+            found = cells.isin(values).to_numpy()
+            if found.any():
+                hit |= found
+                column = column or h.shown
+    return hit, column
 
-        base = re.sub(r"\.\d+$", "", col)  # pandas renames a repeated header "v1_1" "v1_1.1"
-        first, copy = columns.index(first_of[qid]) + 1, columns.index(col) + 1
-        problems.append(
-            Problem(
-                name,
-                f"question {qid} appears in more than one column (columns "
-                f"{get_column_letter(first)} and {get_column_letter(copy)})",
-                row=1,
-                column=base if base in columns else col,
-                expected="each question in one column: delete or rename the copy",
+
+def _row_filters(
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    headers: list[Header],
+    options: ReadOptions,
+    notes: list[str],
+    excluded: dict[str, int],
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str | None]:
+    """Leave out test and preview responses (and, if asked, unfinished ones), with a note.
+
+    Also returns the file rows of the unfinished responses kept, and the column saying so.
+    """
+    test, column = _flagged(table, headers, TEST_COLUMNS, TEST_VALUES)
+    if test.any():
+        if options.include_test_responses:
+            notes.append(
+                f"kept {int(test.sum())} test or preview responses (column {column!r}) "
+                "because --include-test-responses was given"
             )
-        )
-    mapped = set(mapping.values())
-    missing_q = [q for q in qids if q not in mapped]
-    if missing_q:
-        problems.append(
-            Problem(
-                name,
-                f"{len(missing_q)} question column(s) missing: {', '.join(missing_q)}",
-                row=1,
-                expected="one column per question id of the framework",
+        else:
+            excluded["test"] = int(test.sum())
+            notes.append(
+                f"left out {excluded['test']} test or preview responses (column {column!r}); "
+                "--include-test-responses keeps them"
             )
+            table, rows = table[~test], rows[~test]
+    unfinished, column = _flagged(table, headers, FINISHED_COLUMNS, NOT_FINISHED)
+    submitted = [h for h in headers if h.role_names & SUBMITTED_COLUMNS]
+    if submitted and not unfinished.any():
+        unfinished, column = _is_blank(table[submitted[0].column]), submitted[0].shown
+    kept = rows[:0]
+    if unfinished.any():
+        count = int(unfinished.sum())
+        if options.finished_only:
+            excluded["unfinished"] = count
+            notes.append(f"left out {count} unfinished responses (column {column!r})")
+            table, rows = table[~unfinished], rows[~unfinished]
+        else:
+            kept = rows[unfinished]
+    return table, rows, kept, column
+
+
+def _roles_text(
+    table: pd.DataFrame, cmap: ColumnMap, rows: np.ndarray, notes: list[str]
+) -> pd.DataFrame:
+    """Respondent id, unit and role of each row; blank unit or role becomes "Not stated"."""
+    out = pd.DataFrame(index=table.index)
+    rid_col = cmap.roles["respondent_id"]
+    out["respondent_id"] = _text(table[rid_col]) if rid_col else [f"r{r}" for r in rows]
+    for role in ("unit", "role"):
+        col = cmap.roles[role]
+        if col is None:
+            out[role] = ONE_GROUP[role]
+            notes.append(
+                f"no {role} column: every respondent is in one {role}, {ONE_GROUP[role]!r} "
+                f"(--{role}-column names one)"
+            )
+            continue
+        values = _text(table[col])
+        blank = values.eq("").to_numpy()
+        out[role] = values.where(~blank, NOT_STATED) if blank.any() else values
+    return out
+
+
+def _group_notes(
+    out: pd.DataFrame, cmap: ColumnMap, rows: np.ndarray, unfinished: tuple, notes: list[str]
+) -> None:
+    """Notes on the respondents scored: unfinished ones kept, blank units and roles."""
+    kept, column = unfinished
+    count = int(np.isin(rows, kept).sum())
+    if count:
+        notes.append(
+            f"kept {count} unfinished responses (column {column!r}): their answers count; "
+            "--finished-only leaves them out"
         )
     for role in ("unit", "role"):
-        if meta_cols[role] is None:
-            problems.append(
-                Problem(
-                    name, f"missing column {role!r}", row=1, expected=f"a column named {role!r}"
-                )
+        col = cmap.roles[role]
+        blank = int(out[role].eq(NOT_STATED).sum()) if col else 0
+        if blank:
+            notes.append(
+                f"{blank} respondent(s) left the {role} ({short(col, 40)!r}) blank: they form "
+                f"the group {NOT_STATED!r}"
             )
-    used = set(mapping) | {c for c in meta_cols.values() if c} | set(duplicate_cols)
-    for index, col in enumerate(columns):
-        if _norm(col).startswith("unnamed:") or not col:
+
+
+def _column_problems(
+    table: pd.DataFrame,
+    cmap: ColumnMap,
+    headers: list[Header],
+    missing_q: list[str],
+    name: str,
+    options: ReadOptions,
+    notes: list[str],
+) -> list[Problem]:
+    """Blank headers over data, ignored columns (an error with ``strict``), with a note."""
+    problems = []
+    columns = [h.column for h in headers]
+    ignored = []
+    ignored_cols = set(cmap.ignored)
+    for header in headers:
+        col = header.column
+        if col not in ignored_cols:
+            continue
+        if not header.names:
             # A blank header cell (Excel's merged or deleted header): fine while the column
             # is empty, but answers under it would be silently lost.
             filled = ~_is_blank(table[col])
             if filled.any():
-                from openpyxl.utils import get_column_letter
+                from openpyxl.utils import get_column_letter  # slow to import: only for a problem
 
                 problems.append(
                     Problem(
                         name,
-                        f"column {get_column_letter(index + 1)} has no header but holds data "
-                        "(a merged or blank header cell?)",
+                        f"column {get_column_letter(columns.index(col) + 1)} has no header "
+                        "but holds data (a merged or blank header cell?)",
                         row=1,
                         value=str(table[col][filled].iloc[0]),
                         expected="a header on every column that holds data: respondent_id, "
@@ -1011,18 +1081,105 @@ def _to_standard(
                     )
                 )
             continue
-        if col in used or _norm(col) in TOOL_COLUMNS:
-            continue
-        if layout == "wide" or re.fullmatch(r"[a-z]\d+_\d+", _norm(col)):
-            problems.append(
-                Problem(
-                    name,
-                    "unknown column",
-                    row=1,
-                    column=col,
-                    expected="a question id of the framework, respondent_id, unit, role or comment",
-                )
+        ignored.append(header)
+    # A mistyped question id is the likely reason for a missing question: say so.
+    suspect = [h for h in ignored if re.fullmatch(r"[a-z]+\d+_\w+", h.names[0])]
+    if not (missing_q and cmap.questions and len(suspect) <= len(missing_q)):
+        suspect = []  # a whole other survey's columns are not typos
+    for header in ignored if options.strict else suspect:
+        problems.append(
+            Problem(
+                name,
+                "unknown column",
+                row=1,
+                column=header.column,
+                expected="a question of the framework, or a role column (id, unit, role, "
+                "comment)"
+                + ("; without --strict other columns are ignored" if options.strict else ""),
             )
+        )
+    if ignored and not options.strict:
+        shown = ", ".join(short(h.shown, 40) for h in ignored[:30])
+        more = f", ... ({len(ignored) - 30} more)" if len(ignored) > 30 else ""
+        word = "column" if len(ignored) == 1 else "columns"
+        notes.append(f"ignored {len(ignored)} {word}: {shown}{more}")
+    return problems
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How rows and extra columns are treated (the CLI's --strict and row flags)."""
+
+    strict: bool = False
+    include_test_responses: bool = False
+    finished_only: bool = False
+
+
+def _to_standard(
+    table: pd.DataFrame,
+    texts: HeaderRows | None,
+    name: str,
+    framework: Framework,
+    roles: ColumnRoles | None = None,
+    options: ReadOptions = ReadOptions(),
+) -> Loaded:
+    """Rename columns to the standard ones and parse answers, collecting every problem."""
+    problems: list[Problem] = []
+    notes: list[str] = []
+    excluded: dict[str, int] = {}
+    parser = _AnswerParser(framework)
+    layout = _detect_layout(table, texts)
+    if layout == "long":
+        table = _long_to_wide(table, name, framework, parser, problems, roles)
+        roles = None  # the pivoted table has the standard column names
+        if table.empty:
+            return Loaded(pd.DataFrame(), layout, problems)
+        rows = table.pop("_row").to_numpy()
+    else:
+        rows = np.arange(len(table)) + (texts.rows + 1 if texts else 2)
+    columns = list(table.columns)
+    headers = headers_from(columns, texts.texts if texts else None)
+    cmap = map_columns(headers, framework, roles, name)
+    problems += cmap.problems
+    mapping = cmap.by_column
+    meta_cols = cmap.roles
+    if not mapping and not any(meta_cols.values()):
+        head = [columns, *table.head(HEADER_SEARCH_ROWS - 1).astype(str).to_numpy().tolist()]
+        header = _header_below(Path(name), head, framework)
+        if header is not None:
+            return Loaded(pd.DataFrame(), layout, [header])
+    qids = framework.question_ids  # a property that builds a new list: read it once
+    if layout == "wide" and any(how != "id" for _, how in cmap.questions.values()):
+        layout = "form"
+    for col, qid in cmap.duplicates.items():
+        from openpyxl.utils import get_column_letter  # slow to import: only for a problem
+
+        base = re.sub(r"\.\d+$", "", col)  # pandas renames a repeated header "v1_1" "v1_1.1"
+        first = cmap.questions[qid][0]
+        problems.append(
+            Problem(
+                name,
+                f"question {qid} appears in more than one column (columns "
+                f"{get_column_letter(columns.index(first) + 1)} and "
+                f"{get_column_letter(columns.index(col) + 1)})",
+                row=1,
+                column=base if base in columns else col,
+                expected="each question in one column: delete or rename the copy",
+            )
+        )
+    missing_q = [q for q in qids if q not in cmap.questions]
+    if missing_q:
+        problems.append(
+            Problem(
+                name,
+                f"{len(missing_q)} question column(s) missing: {', '.join(missing_q)}",
+                row=1,
+                expected="one column per question id of the framework (or --framework with "
+                "the questions this survey asked)",
+            )
+        )
+    if layout != "long":
+        problems += _column_problems(table, cmap, headers, missing_q, name, options, notes)
 
     # Rows that are blank in every cell (Excel leaves them) are not respondents.
     blank = np.ones(len(table), dtype=bool)
@@ -1037,24 +1194,12 @@ def _to_standard(
                 name, "the file has a header but no responses", expected="one row per respondent"
             )
         )
+    unfinished: tuple = (rows[:0], None)
+    if layout != "long":
+        table, rows, *unfinished = _row_filters(table, rows, headers, options, notes, excluded)
 
-    out = pd.DataFrame(index=table.index)
+    out = _roles_text(table, cmap, rows, notes)
     rid_col = meta_cols["respondent_id"]
-    out["respondent_id"] = _text(table[rid_col]) if rid_col else [f"r{r}" for r in rows]
-    for role in ("unit", "role"):
-        col = meta_cols[role]
-        out[role] = _text(table[col]) if col else ""
-        if col:
-            for r in rows[out[role].eq("").to_numpy()]:
-                problems.append(
-                    Problem(
-                        name,
-                        f"{role} is blank",
-                        row=int(r),
-                        column=col,
-                        expected=f"the respondent's {role}",
-                    )
-                )
     if rid_col:
         ids = out["respondent_id"]
         for r in rows[ids.eq("").to_numpy()]:
@@ -1111,29 +1256,75 @@ def _to_standard(
     if scale is not None:
         problems.append(scale)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
-    out = pd.concat([out, pd.DataFrame(answers, index=table.index)[qids]], axis=1).reset_index(
-        drop=True
-    )
+    values = pd.DataFrame(answers, index=table.index)[qids]
+    if mapping and len(table):
+        # Rows without a single answer (opened and closed, or screened out) are no respondents;
+        # a row whose answers were all rejected stays, so its problems are seen.
+        bad_rows = {p.row for p in problems if p.row is not None and p.row > 1}
+        empty = values.isna().all(axis=1).to_numpy() & ~np.isin(rows, list(bad_rows))
+        if empty.all() and not problems:
+            problems.append(
+                Problem(
+                    name,
+                    f"no answers to score: none of the {len(table)} rows answers any of the "
+                    "framework's questions",
+                    expected="answers in the question columns (are the right columns matched? "
+                    "xmkit inspect shows how)",
+                )
+            )
+        elif empty.any():
+            excluded["empty"] = int(empty.sum())
+            notes.append(
+                f"left out {excluded['empty']} rows without any answer to the framework's questions"
+            )
+            out, values, rows = out[~empty], values[~empty], rows[~empty]
+    _group_notes(out, cmap, rows, tuple(unfinished), notes)
+    out = pd.concat([out, values], axis=1).reset_index(drop=True)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    return Loaded(out, layout, problems, np.asarray(rows, dtype=int))
+    return Loaded(
+        out, layout, problems, np.asarray(rows, dtype=int), notes, cmap, headers, excluded
+    )
 
 
-def read_responses(path: str | Path, framework: Framework | None = None) -> Loaded:
-    """Read and check a responses file, collecting every problem instead of stopping at one."""
+def read_responses(
+    path: str | Path,
+    framework: Framework | None = None,
+    columns: ColumnRoles | dict | None = None,
+    *,
+    strict: bool = False,
+    include_test_responses: bool = False,
+    finished_only: bool = False,
+) -> Loaded:
+    """Read and check a responses file, collecting every problem instead of stopping at one.
+
+    ``columns`` names the role columns (:class:`~xmkit.io.columns.ColumnRoles` or a dict with
+    ``id``, ``unit``, ``role``, ``comment``, ``questions``); ``strict`` makes ignored columns
+    errors; test responses are left out unless ``include_test_responses``; unfinished ones are
+    kept unless ``finished_only``.
+    """
     framework = framework or load_framework()
+    roles = columns if isinstance(columns, ColumnRoles) else ColumnRoles(**(columns or {}))
+    named = frozenset(norm_header(n) for n in roles.named().values())
     try:
-        table, texts = read_table(path, framework)
+        table, texts = read_table(path, framework, named)
     except XmkitError as exc:
         return Loaded(pd.DataFrame(), "unknown", exc.problems)
-    return _to_standard(table, texts, str(path), framework)
+    options = ReadOptions(strict, include_test_responses, finished_only)
+    return _to_standard(table, texts, str(path), framework, roles, options)
 
 
-def load_responses(path: str | Path, framework: Framework | None = None) -> pd.DataFrame:
+def load_responses(
+    path: str | Path,
+    framework: Framework | None = None,
+    columns: ColumnRoles | dict | None = None,
+    **options: bool,
+) -> pd.DataFrame:
     """Load a responses file into one row per respondent; raise :class:`XmkitError` if invalid.
 
-    Missing answers ("", "don't know", "N/A", ...) are NaN, never zero.
+    Missing answers ("", "don't know", "N/A", ...) are NaN, never zero. ``columns`` and
+    ``options`` are those of :func:`read_responses`.
     """
-    loaded = read_responses(path, framework)
+    loaded = read_responses(path, framework, columns, **options)
     if loaded.problems:
         raise XmkitError(loaded.problems)
     return loaded.data

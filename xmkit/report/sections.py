@@ -132,6 +132,7 @@ def prepare(
     previous: str | Path | pd.DataFrame | None = None,
     previous_period: str = "",
     targets: str | Mapping | None = None,
+    reading: str | Mapping | None = None,
 ) -> ReportContext:
     """Load, filter to the unit (if any) and compute every table the report needs.
 
@@ -142,12 +143,18 @@ def prepare(
     metrics to link, comma-separated or lists, default engagement and NPS), ``previous`` (the
     responses of an earlier wave, ``previous_period`` its name) and ``targets`` (a mapping, or
     its JSON text). Relative paths are read from the responses file's folder. In a unit report
-    the metrics and the previous wave are filtered to the unit.
+    the metrics and the previous wave are filtered to the unit. ``reading`` (a mapping, or its
+    JSON text) holds the options of :func:`xmkit.io.responses.read_responses`: column roles,
+    ``strict``, ``include_test_responses``, ``finished_only``.
     """
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
+    # How to read the file (column roles, row options), as JSON from the notebook.
+    options = json.loads(reading) if isinstance(reading, str) and reading else dict(reading or {})
     data = (
-        responses if isinstance(responses, pd.DataFrame) else load_responses(responses, framework)
+        responses
+        if isinstance(responses, pd.DataFrame)
+        else load_responses(responses, framework, **options)
     )
     min_size = min_group_size or framework.thresholds.min_group_size
     if unit:

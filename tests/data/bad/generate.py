@@ -153,11 +153,6 @@ def responses() -> None:
     t[7][col("c2_2")] = "-1"
     write("responses/fractional_and_out_of_range_answers.csv", text(t))
 
-    t = rows()
-    t[3][col("unit")] = ""
-    t[5][col("role")] = " "
-    write("responses/blank_unit_and_role.csv", text(t))
-
     long = [["respondent_id", "unit", "role", "question_id", "answer"]]
     for row in rows()[1:]:
         for q in QIDS:
