@@ -20,6 +20,7 @@ from xmkit.analysis.score import score
 from xmkit.batch.run import plan_sources
 from xmkit.io.assessment import load_assessment
 from xmkit.io.responses import load_responses, read_responses
+from xmkit.options import Options
 from xmkit.render.execute import report_parameters
 from xmkit.report.sections import cover, prepare
 
@@ -261,7 +262,7 @@ def test_inspect_shows_how_each_question_matched_and_writes_the_mapping(
 def test_report_cover_counts_the_respondents_scored_with_column_roles(tmp_path, framework, answers):
     """The report notebook gets the reading options as JSON; test and empty rows stay out."""
     path = qualtrics(answers, framework, tmp_path / "q.csv")
-    params = report_parameters(path, "Acme", reading={"columns": QUALTRICS_FLAGS})
+    params = report_parameters(path, Options(client="Acme", reading={"columns": QUALTRICS_FLAGS}))
 
     ctx = prepare(path, "Acme", framework=framework, n_boot=0, reading=params["reading"])
 
@@ -280,7 +281,7 @@ def test_assessment_columns_are_used_by_batch_without_flags(tmp_path, framework,
         encoding="utf-8",
     )
 
-    (source,) = plan_sources(folder, None, None)
+    (source,) = plan_sources(folder, {})
 
     assert source.failed == {}
     assert sorted(source.data["unit"].unique()) == sorted(answers["unit"].unique())
