@@ -24,7 +24,7 @@ from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import write_table
 from xmkit.io.questionnaire import FORMATS, write_questionnaire
-from xmkit.io.responses import read_responses
+from xmkit.io.responses import Loaded, read_responses
 from xmkit.startup import skip_slow_imports
 
 MAX_PRINTED_PROBLEMS = 200
@@ -289,10 +289,16 @@ def _print_problems(problems: Sequence[object]) -> None:
         print(f"... and {len(problems) - MAX_PRINTED_PROBLEMS} more problems", file=sys.stderr)
 
 
+def _print_warnings(loaded: Loaded) -> None:
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
 def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
     loaded = read_responses(args.file, framework)
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _print_warnings(loaded)
     return loaded.data
 
 
@@ -303,6 +309,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         _print_problems(loaded.problems)
         print(f"{args.file}: invalid, {len(loaded.problems)} problem(s)", file=sys.stderr)
         return 1
+    _print_warnings(loaded)
     data = loaded.data
     answered = int(data[framework.question_ids].notna().to_numpy().sum())
     total = data.shape[0] * len(framework.question_ids)
@@ -470,6 +477,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     loaded = read_responses(responses, framework_obj)  # clear errors before a kernel starts
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    _print_warnings(loaded)
     _check_evidence(metrics, ex, cx, previous, framework_obj)
     start = time.perf_counter()
     written = render_report(

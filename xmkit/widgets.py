@@ -29,10 +29,10 @@ import pandas as pd
 
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.io.answers import AnswerParser, norm
 from xmkit.io.iorw import atomic_path, neutralize
 from xmkit.io.paths import slugify
 from xmkit.io.questionnaire import DONT_KNOW, template_columns
-from xmkit.io.responses import _AnswerParser, _norm
 
 DONT_KNOW_VALUE = 0
 """The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing."""
@@ -104,8 +104,8 @@ class SelfAssessment:
         self.path = self.folder / RESPONSES_FILE
         self.reports = Path(reports)
         self.report_path: Path | None = None
-        self._parser = _AnswerParser(self.framework)
-        self._missing = {_norm(m) for m in self.framework.scale.missing}
+        self._parser = AnswerParser.for_framework(self.framework)
+        self._missing = {norm(m) for m in self.framework.scale.missing}
         saved, self._file_problem = self._read_saved()
         if not respondent_id and len(saved):
             respondent_id = str(saved["respondent_id"].iloc[-1])
@@ -143,7 +143,7 @@ class SelfAssessment:
         """A saved cell as a form value: a level, "Don't know", or None (unanswered)."""
         if not str(cell).strip():
             return None
-        if _norm(cell) in self._missing:
+        if norm(cell) in self._missing:
             return DONT_KNOW_VALUE
         value = self._parser.parse(str(cell), question_id)
         return None if isinstance(value, str) or np.isnan(value) else int(value)
@@ -152,7 +152,6 @@ class SelfAssessment:
 
     def _build(self, respondent_id: str, saved: pd.DataFrame) -> None:
         fw = self.framework
-        labels = fw.scale.labels
         row = saved[saved["respondent_id"] == respondent_id]
         values = row.iloc[-1].to_dict() if len(row) else {}
 
@@ -198,9 +197,7 @@ class SelfAssessment:
             for practice in category.practices:
                 items.append(widgets.HTML(f"<h4>{html.escape(practice.name)}</h4>"))
                 for q in practice.questions:
-                    options = [
-                        (f"{lvl} - {labels[lvl]}: {text}", lvl) for lvl, text in q.levels.items()
-                    ]
+                    options = [(fw.choice(q, lvl), lvl) for lvl in fw.scale.points]
                     radio = widgets.RadioButtons(
                         options=[*options, (DONT_KNOW, DONT_KNOW_VALUE)],
                         value=self._choice(values.get(q.id, ""), q.id),

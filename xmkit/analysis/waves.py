@@ -63,9 +63,10 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
 
 
 def _wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Answers as scored, one row per respondent (reverse-coded questions turned)."""
     if "question_id" in data.columns and "answer" in data.columns:
-        return wide_from_long(data, framework)
-    return data
+        data = wide_from_long(data, framework)
+    return framework.scored(data)
 
 
 class _RollUp:

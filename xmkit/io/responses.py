@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.io.answers import AnswerParser, narrower_scale
+from xmkit.io.answers import norm as _norm
 from xmkit.io.limits import check_file_size, check_rows, check_unpacked_size, max_rows
 
 META = ("respondent_id", "unit", "role")
@@ -89,26 +92,12 @@ OTHER_FORMATS = {
     ".zip": "a zip archive",
     ".sav": "an SPSS data file",
 }
-CURLY_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 SAMPLE_BYTES = 65536
 DELIMITERS = (",", ";", "\t")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 HEADER_SEARCH_ROWS = 20
-SPREADSHEET_ERROR = re.compile(
-    r"^#(div/0!?|n/a|value!?|ref!?|name|num!?|null!?|spill!?|calc!?|getting_data|field!?)$"
-)
-_MONTH = (
-    r"(jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept"
-    r"|september|oct|october|nov|november|dec|december)"
-)
-DATE_PATTERNS = [
-    re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ t]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$"),  # ISO, Excel cells
-    re.compile(r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?$"),  # 05/03/2026
-    re.compile(rf"^\d{{1,2}}[- /]{_MONTH}([- /]\d{{2,4}})?$"),  # 5-Jan, 05 Mar 2026
-    re.compile(rf"^{_MONTH}[- /]\d{{1,4}}$"),  # Jan-05, Mar 2026
-]
 _SUMMARY = ("total", "totals", "grand total", "subtotal", "sum", "average", "averages", "avg")
 _SUMMARY += ("mean", "median", "overall", "count", "std dev")
 SUMMARY_WORDS = {
@@ -129,12 +118,8 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
     """The file row of each row of ``data`` (the header is row 1)."""
-
-
-def _norm(text: object) -> str:
-    """Lower-case, single-spaced, straight quotes, no surrounding punctuation: for matching."""
-    text = str(text).translate(CURLY_QUOTES)
-    return re.sub(r"\s+", " ", text).strip().strip(" .:?*").lower()
+    warnings: list[Problem] = field(default_factory=list)
+    """Things that load but deserve a look (answers that fit a narrower scale)."""
 
 
 def sniff_encoding(head: bytes, truncated: bool = False) -> str:
@@ -568,45 +553,6 @@ def _find(columns: list[str], role: str) -> str | None:
     return None
 
 
-class _AnswerParser:
-    """Turns answer cells into numbers, caching by distinct value (surveys repeat a lot)."""
-
-    def __init__(self, framework: Framework) -> None:
-        scale = framework.scale
-        self.low, self.high = scale.min, scale.max
-        self.missing = {_norm(m) for m in scale.missing}
-        self.labels = {_norm(text): level for level, text in scale.labels.items()}
-        self.level_texts = {
-            q.id: {_norm(text): level for level, text in q.levels.items()}
-            for _, p in framework.practices
-            for q in p.questions
-        }
-        self.expected = f'a whole number from {self.low} to {self.high}, or blank / "don\'t know"'
-
-    def parse(self, value: str, question_id: str) -> float | str:
-        """A level as float, NaN for missing, or an error message for a bad value."""
-        key = _norm(value)
-        if key in self.missing:
-            return np.nan
-        if SPREADSHEET_ERROR.match(key):
-            return "is a spreadsheet error value (a formula failed?)"
-        if any(p.match(key) for p in DATE_PATTERNS):
-            return "is a date (Excel turns entries like 1-5 into dates)"
-        text = key.replace(",", ".")
-        match = re.match(r"^([+-]?\d+(?:\.\d+)?)(?:\s*[-–:.)]\s*\D.*)?$", text)
-        if match:
-            number = float(match.group(1))
-            if number != int(number):
-                return "not a whole number"
-            if not self.low <= number <= self.high:
-                return "out of range"
-            return number
-        level = self.labels.get(key) or self.level_texts.get(question_id, {}).get(key)
-        if level is not None:
-            return float(level)
-        return "not a number"
-
-
 @dataclass
 class _OutOfRange:
     """Whole-number answers outside the scale, counted across a file to spot another scale."""
@@ -622,7 +568,7 @@ class _OutOfRange:
             self.low = min(self.low, float(values.min()))
             self.high = max(self.high, float(values.max()))
 
-    def problem(self, name: str, parser: _AnswerParser) -> Problem | None:
+    def problem(self, name: str, parser: AnswerParser) -> Problem | None:
         """One clear sentence when the answers look like a 0-10 (or 1-7) scale, else None.
 
         A few stray 6s are typos, reported cell by cell; when many answers (at least 3, and
@@ -717,7 +663,7 @@ def _check_numbers(
     numbers: np.ndarray,
     rows: np.ndarray,
     column: str,
-    parser: _AnswerParser,
+    parser: AnswerParser,
     name: str,
     problems: list[Problem],
     outside: _OutOfRange,
@@ -757,7 +703,7 @@ def _parse_answers(
     rows: np.ndarray,
     qid: str,
     column: str,
-    parser: _AnswerParser,
+    parser: AnswerParser,
     name: str,
     problems: list[Problem],
     outside: _OutOfRange | None = None,
@@ -774,7 +720,7 @@ def _parse_answers(
         _check_numbers(numbers, rows, column, parser, name, problems, outside)
         return numbers
     text = _text(values)
-    parsed = {u: parser.parse(u, qid) for u in pd.unique(text)}
+    parsed = parser.parse_column(pd.unique(text), qid)
     messages = {u: v for u, v in parsed.items() if isinstance(v, str)}
     numbers = text.map({u: (np.nan if isinstance(v, str) else v) for u, v in parsed.items()})
     if messages:
@@ -791,10 +737,9 @@ def _parse_answers(
                 )
             )
         wrong = [
-            float(m.group(1))
+            float(m.group(0))
             for v in text[mask]
-            if messages[v] == "out of range"
-            and (m := re.match(r"^\s*([+-]?\d+)", v.replace(",", ".")))
+            if messages[v] == "out of range" and (m := re.search(r"[+-]?\d+", v))
         ]
         outside.add(np.asarray(wrong, dtype=float))
     result = numbers.to_numpy(dtype=float)
@@ -808,7 +753,7 @@ def _long_to_wide(
     table: pd.DataFrame,
     name: str,
     framework: Framework,
-    parser: _AnswerParser,
+    parser: AnswerParser,
     problems: list[Problem],
 ) -> pd.DataFrame:
     """Pivot the long layout to one row per respondent, checking it on the way."""
@@ -945,7 +890,7 @@ def _to_standard(
 ) -> Loaded:
     """Rename columns to the standard ones and parse answers, collecting every problem."""
     problems: list[Problem] = []
-    parser = _AnswerParser(framework)
+    parser = AnswerParser.for_framework(framework)
     layout = _detect_layout(table, texts)
     if layout == "long":
         table = _long_to_wide(table, name, framework, parser, problems)
@@ -1115,12 +1060,33 @@ def _to_standard(
     scale = outside.problem(name, parser)
     if scale is not None:
         problems.append(scale)
+    hints = _scale_warnings(answers, mapping, name, parser)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
     out = pd.concat([out, pd.DataFrame(answers, index=table.index)[qids]], axis=1).reset_index(
         drop=True
     )
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    return Loaded(out, layout, problems, np.asarray(rows, dtype=int))
+    return Loaded(out, layout, problems, np.asarray(rows, dtype=int), hints)
+
+
+def _scale_warnings(
+    answers: dict[str, np.ndarray], mapping: dict[str, str], name: str, parser: AnswerParser
+) -> list[Problem]:
+    """A warning when every answer fits a narrower common scale (1-4 answers on 1-5)."""
+    column_of = {qid: col for col, qid in mapping.items()}
+    hint = narrower_scale(parser.low, parser.high, {column_of[q]: a for q, a in answers.items()})
+    if hint is None:
+        return []
+    (low, high), columns = hint
+    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+    return [
+        Problem(
+            name,
+            f"answers use only {low}-{high} of the framework's {parser.low}-{parser.high} scale "
+            f"in {len(columns)} column(s): {shown}. Were they collected on a {low}-{high} "
+            "scale? Then rescale them, or use a framework on that scale",
+        )
+    ]
 
 
 def read_responses(path: str | Path, framework: Framework | None = None) -> Loaded:
@@ -1141,6 +1107,8 @@ def load_responses(path: str | Path, framework: Framework | None = None) -> pd.D
     loaded = read_responses(path, framework)
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    for problem in loaded.warnings:
+        warnings.warn(str(problem), UserWarning, stacklevel=2)
     return loaded.data
 
 

@@ -454,7 +454,7 @@ def categories(ctx: ReportContext) -> str:
     table = pd.DataFrame(
         {
             "Category": cats["name"],
-            "Score (1-5)": cats["score"].map(_num),
+            f"Score ({ctx.framework.scale.range_text})": cats["score"].map(_num),
             "Index (0-100)": cats["index"].map(lambda v: f"{v:.0f}"),
             "95% interval": [
                 f"{_num(lo)} to {_num(hi)}"
@@ -997,6 +997,12 @@ def method(ctx: ReportContext) -> str:
         f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
     ]
+    if fw.reverse_ids:
+        items.insert(
+            1,
+            f"Reverse-coded questions ({', '.join(fw.reverse_ids)}): an answer a is "
+            f"scored {fw.scale.min} + {fw.scale.max} - a.",
+        )
     body = "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
     return _section("method", "Method", body)
 
