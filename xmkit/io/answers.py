@@ -333,20 +333,24 @@ def narrower_scale(
 ) -> tuple[tuple[int, int], list[str]] | None:
     """The common scale the answers seem to come from when they use only part of low..high.
 
-    ``answers`` maps each column to its answers on the framework's scale (NaN missing). When
-    at least :data:`MIN_ANSWERS_FOR_HINT` answers exist, none above a common scale's top that
-    lies below ``high`` and that top is used (1-4 answers on a 1-5 framework, 1-5 answers on
-    0-10), returns that scale and the columns holding answers; else None. This is a hint
-    for a warning: a unit where nobody picks the top level is possible, a whole file of them
-    more likely a survey fielded on the other scale.
+    ``answers`` maps each column to its answers on the framework's scale (NaN missing). With
+    at least :data:`MIN_ANSWERS_FOR_HINT` answers that run exactly from a common scale's bottom
+    to its top, that scale inside low..high and clearly shorter (under 80% of its range: 1-4
+    on 1-5, 1-5 or 1-7 on 0-10, but not 1-9 on 0-10), returns it and the columns holding
+    answers; else None. A hint for a warning: a unit where nobody picks the top level is
+    possible, a whole file ending exactly at another scale's top more likely a survey fielded
+    on that scale.
     """
     present = {c: v[~np.isnan(v)] for c, v in answers.items()}
     present = {c: v for c, v in present.items() if v.size}
     if sum(v.size for v in present.values()) < MIN_ANSWERS_FOR_HINT:
         return None
-    seen_low = min(float(v.min()) for v in present.values())
-    seen_high = max(float(v.max()) for v in present.values())
+    seen = (
+        min(float(v.min()) for v in present.values()),
+        max(float(v.max()) for v in present.values()),
+    )
     for other in COMMON_SCALES:
-        if other != (low, high) and low <= other[0] <= seen_low and seen_high == other[1] < high:
+        shorter = other[1] - other[0] < 0.8 * (high - low)
+        if shorter and low <= other[0] and other[1] < high and seen == other:
             return other, list(present)
     return None
