@@ -65,7 +65,8 @@ DATE_PATTERNS = [
 ]
 # "3", "3 - Defined", "4 = Very good: ...", "4. Slightly disagree", "(4) Often", "[4] Often"
 NUMBER_FIRST = re.compile(
-    r"^[(\[]?\s*([+-]?\d+(?:[.,]\d+)?)\s*[)\]]?(?:\s*[-–—:.=)]?\s*[^\W\d_].*)?$"
+    r"^(?:[(\[]\s*([+-]?\d+)\s*[)\]]\s*(?:[-–—:.=]\s*)?(?:[^\W\d_].*)?"
+    r"|([+-]?\d+(?:[.,]\d+)?)(?:\s*[-–—:.=)]\s*[^\W\d_].*)?)$"
 )
 # "Agree (4)", "Often [4]"
 NUMBER_LAST = re.compile(r"^[^\W\d_][^()\[\]]*[(\[]\s*([+-]?\d+)\s*[)\]]$")
@@ -197,7 +198,7 @@ def is_missing(key: str, extra: Iterable[str] = ()) -> bool:
 # ---- the parser ---------------------------------------------------------------------------
 
 
-NOT_A_NUMBER = "is not a number, a level name or a known answer wording"
+NOT_A_NUMBER = "not a number"
 
 
 class AnswerParser:
@@ -225,9 +226,10 @@ class AnswerParser:
             for qid, levels in (question_levels or {}).items()
         }
         self.label_sets = answer_labels().sets_of_size(self.high - self.low + 1)
-        named = f" (or a level name such as {next(iter(labels.values()))!r})" if labels else ""
+        named = f", a level name such as {next(iter(labels.values()))!r}" if labels else ""
+        worded = " or a wording of a common answer scale" if self.label_sets else ""
         self.expected = (
-            f"a whole number from {self.low} to {self.high}{named}; blank when not answered"
+            f"a whole number from {self.low} to {self.high}{named}{worded}; blank when not answered"
         )
 
     @classmethod
@@ -261,15 +263,16 @@ class AnswerParser:
 
     def _parse(self, key: str, question_id: str | None) -> float | str | None:
         """Everything but the label sets; None when the value is none of these forms."""
+        if SPREADSHEET_ERROR.match(key):  # before missing: "#N/A" is a failed formula
+            return "is a spreadsheet error value (a formula failed?)"
         if key in self.missing or is_missing(key):
             return np.nan
-        if SPREADSHEET_ERROR.match(key):
-            return "is a spreadsheet error value (a formula failed?)"
         if any(p.match(key) for p in DATE_PATTERNS):
             return "is a date (Excel turns entries like 1-5 into dates)"
         match = NUMBER_FIRST.match(key) or NUMBER_LAST.match(key)
         if match:
-            return self._number(float(match.group(1).replace(",", ".")))
+            number = next(g for g in match.groups() if g is not None)
+            return self._number(float(number.replace(",", ".")))
         code = LIMESURVEY_CODE.match(key)
         if code:
             position = int(code.group(1))
