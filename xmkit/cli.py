@@ -141,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "questionnaire",
         help="write the blank questionnaire respondents fill in",
-        description="Write the blank questionnaire: csv (header only), xlsx (1-5 dropdowns "
-        "and every level's description on a second sheet), qualtrics (Advanced Format TXT to "
+        description="Write the blank questionnaire: csv (header only), xlsx (dropdowns of the "
+        "scale and every level's description on a second sheet), qualtrics (Advanced Format TXT to "
         "import into Qualtrics; its CSV export loads as it is) or html (printable).",
         epilog=EPILOG,
     )

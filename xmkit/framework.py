@@ -164,10 +164,6 @@ class Scale(_Strict):
         return range(self.min, self.max + 1)
 
     @property
-    def size(self) -> int:
-        return self.max - self.min + 1
-
-    @property
     def range_text(self) -> str:
         """The scale as people write it: ``"1-5"``, ``"0-10"``."""
         return f"{self.min}-{self.max}"
@@ -175,14 +171,6 @@ class Scale(_Strict):
     def label(self, point: int) -> str:
         """The point's label, or its number when the scale names only some points."""
         return self.labels.get(point, str(point))
-
-    def to_index(self, score: float) -> float:
-        """A score on this scale as the 0-100 index."""
-        return (score - self.min) / (self.max - self.min) * 100
-
-    def from_index(self, index: float) -> float:
-        """A 0-100 index value as a score on this scale."""
-        return self.min + index / 100 * (self.max - self.min)
 
 
 PARTIAL_FROM = 6
@@ -454,7 +442,8 @@ def parse_framework(text: str, name: str = "framework") -> Framework:
         )
     scale = data.get("scale")
     low, high = (scale.get("min", 1), scale.get("max", 5)) if isinstance(scale, dict) else (1, 5)
-    context = {"scale": (low, high)} if isinstance(low, int) and isinstance(high, int) else {}
+    valid = isinstance(low, int) and isinstance(high, int) and low in (0, 1) and 3 <= high <= 10
+    context = {"scale": (low, high)} if valid else {}
     try:
         return Framework.model_validate(data, context=context)
     except ValidationError as exc:

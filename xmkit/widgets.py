@@ -29,7 +29,7 @@ import pandas as pd
 
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.io.answers import AnswerParser, norm
+from xmkit.io.answers import AnswerParser
 from xmkit.io.iorw import atomic_path, neutralize
 from xmkit.io.paths import slugify
 from xmkit.io.questionnaire import DONT_KNOW, template_columns
@@ -105,7 +105,6 @@ class SelfAssessment:
         self.reports = Path(reports)
         self.report_path: Path | None = None
         self._parser = AnswerParser.for_framework(self.framework)
-        self._missing = {norm(m) for m in self.framework.scale.missing}
         saved, self._file_problem = self._read_saved()
         if not respondent_id and len(saved):
             respondent_id = str(saved["respondent_id"].iloc[-1])
@@ -143,10 +142,10 @@ class SelfAssessment:
         """A saved cell as a form value: a level, "Don't know", or None (unanswered)."""
         if not str(cell).strip():
             return None
-        if norm(cell) in self._missing:
-            return DONT_KNOW_VALUE
         value = self._parser.parse(str(cell), question_id)
-        return None if isinstance(value, str) or np.isnan(value) else int(value)
+        if isinstance(value, str):
+            return None
+        return DONT_KNOW_VALUE if np.isnan(value) else int(value)
 
     # ---- building the form ----------------------------------------------------------------
 
