@@ -35,7 +35,8 @@ from xmkit.io.paths import slugify
 from xmkit.io.questionnaire import DONT_KNOW, template_columns
 
 DONT_KNOW_VALUE = 0
-"""The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing."""
+"""The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing.
+On a scale starting at 0 it is -1 instead (:attr:`SelfAssessment.dont_know`)."""
 ROLE_SUGGESTIONS = ("Executive", "Manager", "Frontline", "XM team", "HR team")
 REPORT_PERIOD = "Self-assessment (internal use)"
 RESPONSES_FILE = "responses.csv"
@@ -105,6 +106,7 @@ class SelfAssessment:
         self.reports = Path(reports)
         self.report_path: Path | None = None
         self._parser = AnswerParser.for_framework(self.framework)
+        self.dont_know = DONT_KNOW_VALUE if self.framework.scale.min > 0 else -1
         saved, self._file_problem = self._read_saved()
         if not respondent_id and len(saved):
             respondent_id = str(saved["respondent_id"].iloc[-1])
@@ -145,7 +147,7 @@ class SelfAssessment:
         value = self._parser.parse(str(cell), question_id)
         if isinstance(value, str):
             return None
-        return DONT_KNOW_VALUE if np.isnan(value) else int(value)
+        return self.dont_know if np.isnan(value) else int(value)
 
     # ---- building the form ----------------------------------------------------------------
 
@@ -198,7 +200,7 @@ class SelfAssessment:
                 for q in practice.questions:
                     options = [(fw.choice(q, lvl), lvl) for lvl in fw.scale.points]
                     radio = widgets.RadioButtons(
-                        options=[*options, (DONT_KNOW, DONT_KNOW_VALUE)],
+                        options=[*options, (DONT_KNOW, self.dont_know)],
                         value=self._choice(values.get(q.id, ""), q.id),
                         layout=widgets.Layout(width="auto"),
                     )
@@ -267,7 +269,7 @@ class SelfAssessment:
     # ---- live updates ---------------------------------------------------------------------
 
     def answers(self) -> dict[str, int | None]:
-        """The current choice of every question: a level, 0 for "Don't know", None if open."""
+        """Every question's choice: a level, :attr:`dont_know` (0 on 1-5), None if open."""
         return {qid: radio.value for qid, radio in self.questions.items()}
 
     def category_scores(self) -> pd.Series:
@@ -281,7 +283,7 @@ class SelfAssessment:
 
         row = {"respondent_id": self.respondent.value, "unit": "-", "role": "-"}
         for qid, value in self.answers().items():
-            row[qid] = float(value) if value else np.nan
+            row[qid] = np.nan if value in (None, self.dont_know) else float(value)
         scores = score(pd.DataFrame([row]), self.framework, min_group_size=1, n_boot=0)
         cats = scores[scores["level"] == "category"].set_index("name")["score"]
         return cats.reindex([c.name for c in self.framework.categories]).astype(float)
@@ -345,7 +347,9 @@ class SelfAssessment:
             "role": self.role.value.strip(),
         }
         for qid, value in self.answers().items():
-            cells[qid] = "" if value is None else DONT_KNOW if value == 0 else str(value)
+            cells[qid] = (
+                "" if value is None else DONT_KNOW if value == self.dont_know else str(value)
+            )
         cells["comment"] = self.comment.value.strip()
         return {k: str(neutralize(v)) for k, v in cells.items()}
 
