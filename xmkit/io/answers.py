@@ -185,10 +185,10 @@ def answer_labels() -> AnswerLabels:
     return parse_answer_labels(text)
 
 
-def is_missing(key: str, extra: Iterable[str] = ()) -> bool:
-    """Whether a normalized answer means "no answer": a built-in or ``extra`` missing word."""
+def is_missing(key: str) -> bool:
+    """Whether a normalized answer (:func:`norm`) is one of the built-in "no answer" wordings."""
     labels = answer_labels()
-    if key in labels.missing or key in extra:
+    if key in labels.missing:
         return True
     if key.startswith(labels.missing_prefixes):
         return True
