@@ -434,7 +434,8 @@ def check(run: Run) -> None:
     assert run.returncode == case.get("exit", 1), detail
     assert "Traceback" not in run.stderr, detail
     assert "internal error" not in run.stderr, detail
-    lines = run.stderr.splitlines()
+    # batch first says what it starts; the problem comes right after that line
+    lines = [ln for ln in run.stderr.splitlines() if not ln.startswith("xmkit batch: starting")]
     assert lines, detail
     assert lines[0].startswith(case.get("culprit", run.args[1])), detail
     for fragment in case["expect"]:

@@ -469,6 +469,18 @@ def test_sigterm_stops_the_batch_with_nonzero_exit_and_keeps_finished_units(inte
     assert not it.index_written, "the portfolio of an interrupted batch is not rendered"
 
 
+def test_sigterm_says_how_far_the_batch_got_and_how_to_continue(interrupted):
+    lines = interrupted.stderr.splitlines()
+    assert lines[0].startswith("xmkit batch: starting 2 worker(s) (html); reading ")
+    assert any(line.startswith(f"{CLIENT}: rendering 24 unit report(s) into ") for line in lines)
+    finished = [line for line in lines if line.startswith("interrupted: ")]
+    assert len(finished) == 1, interrupted.stderr[-3000:]
+    done, total = re.match(r"interrupted: (\d+) of (\d+) unit report", finished[0]).groups()
+    assert int(total) == 24 and int(done) >= len(interrupted.done)
+    resume = [line for line in lines if line.startswith("continue with: xmkit batch ")]
+    assert len(resume) == 1 and resume[0].endswith(" --resume"), interrupted.stderr[-3000:]
+
+
 def test_sigterm_renders_no_unit_after_the_signal(interrupted):
     """Workers stop with the parent: no unit is rendered once SIGTERM has been handled.
 

@@ -193,6 +193,18 @@ def test_progress_tab_titles_and_chart_follow_the_answers(assessments, framework
     assert form.message.value.endswith("Unsaved changes.</span>")
 
 
+def test_save_from_python_says_saved_with_the_path_people_know(assessments, framework):
+    form = SelfAssessment("Acme Retail", root=assessments)
+    form.unit.value, form.role.value = "Stores", "Manager"
+    form.questions["v1_1"].value = 3
+    assert form.message.value.endswith("Unsaved changes.</span>")
+    form.save()
+    assert "Unsaved" not in form.message.value
+    assert "Saved 1 of 36 answers" in form.message.value
+    assert f"{assessments.name}/acme-retail/responses.csv" in form.message.value
+    assert "../" not in form.message.value
+
+
 @pytest.mark.slow
 def test_render_writes_an_internal_self_assessment_report_and_links_it(
     assessments, framework, tmp_path, monkeypatch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -22,8 +23,8 @@ from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import perception_gaps, score
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.io.iorw import write_table
-from xmkit.io.questionnaire import FORMATS, write_questionnaire
+from xmkit.io.iorw import write_tables
+from xmkit.io.questionnaire import FORMATS, questionnaire_format, write_questionnaire
 from xmkit.io.responses import Loaded, read_responses
 from xmkit.startup import skip_slow_imports
 
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 when valid, 1 when not.",
         epilog=EPILOG,
     )
-    p.add_argument("file", type=Path, help="responses file")
+    p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
     _framework_arg(p)
     p.set_defaults(run=_cmd_validate)
 
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "writes every row (all levels) to .csv, .json or .xlsx.",
         epilog=EPILOG,
     )
-    p.add_argument("file", type=Path, help="responses file")
+    p.add_argument("file", type=Path, help="responses file, or assessment folder / yaml")
     p.add_argument(
         "--by",
         type=_by,
@@ -146,8 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
         "import into Qualtrics; its CSV export loads as it is) or html (printable).",
         epilog=EPILOG,
     )
-    p.add_argument("--format", choices=FORMATS, default="xlsx", help="output format (default xlsx)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output file")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: from the suffix of -o: .csv, .xlsx, .txt = qualtrics, "
+        ".html); a format that contradicts the suffix is an error",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file, e.g. form.xlsx",
+    )
     _framework_arg(p)
     p.set_defaults(run=_cmd_questionnaire)
 
@@ -278,6 +291,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    """A usage error: one line on stderr, exit 2, as argparse does for its own."""
+    print(f"xmkit {args.command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _is_assessment(path: Path) -> bool:
+    return (path / "assessment.yaml").is_file() or path.suffix.lower() in {".yaml", ".yml"}
+
+
+def _use_assessment(args: argparse.Namespace) -> None:
+    """Let FILE be an assessment folder: its responses, framework and minimum group size
+    fill in what the command line leaves open (flags win)."""
+    if not _is_assessment(args.file):
+        return
+    from xmkit.io.assessment import load_assessment
+
+    assessment = load_assessment(args.file)
+    args.file = assessment.responses_path
+    args.framework = args.framework or assessment.framework_path
+    if hasattr(args, "min_group_size"):
+        args.min_group_size = args.min_group_size or assessment.min_group_size
+
+
 def _framework(args: argparse.Namespace) -> Framework:
     return load_framework(args.framework)
 
@@ -303,6 +340,7 @@ def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    _use_assessment(args)
     framework = _framework(args)
     loaded = read_responses(args.file, framework)
     if loaded.problems:
@@ -363,80 +401,107 @@ def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
                     f" (capped: would be stage {overall['stage_uncapped']} but Converge is weak)"
                 )
         return text
+    overall = scores[scores["level"] == "overall"].set_index(by)
+    shown = overall.index[~overall["suppressed"].to_numpy()]
     cats = scores[scores["level"].isin(["overall", "category"])]
     table = cats.pivot_table(
         index=by, columns="name", values="score", aggfunc="first", dropna=False
-    )
-    overall = scores[scores["level"] == "overall"].set_index(by)
-    table = table.reindex(overall.index)
+    ).reindex(shown)
     order = ["Overall", *[n for n in cats["name"].drop_duplicates() if n != "Overall"]]
     table = table[order].map(_fmt)
-    table.insert(0, "n", overall["n"])
+    visible = overall.loc[shown]
+    table.insert(0, "n", visible["n"])
     table["stage"] = [
-        hidden if s else f"{st} {nm}{' (capped)' if c else ''}"
-        for s, st, nm, c in zip(
-            overall["suppressed"],
-            overall["stage"],
-            overall["stage_name"],
-            overall["capped"],
-            strict=True,
+        f"{st} {nm}{' (capped)' if c else ''}"
+        for st, nm, c in zip(
+            visible["stage"], visible["stage_name"], visible["capped"], strict=True
         )
     ]
-    table.loc[overall["suppressed"].to_numpy(), order] = hidden
-    return table.to_string()
+    text = table.to_string() if len(table) else "(no group meets the minimum group size)"
+    hidden_groups = [
+        " / ".join(map(str, k if isinstance(k, tuple) else (k,)))
+        for k in overall.index[overall["suppressed"].to_numpy()]
+    ]
+    if hidden_groups:
+        text += (
+            f"\n\nNot shown, fewer than {min_size} responses each ({len(hidden_groups)}): "
+            + ", ".join(hidden_groups)
+        )
+    return text
+
+
+def _gap_table(gaps: pd.DataFrame, threshold: float, min_size: int) -> str:
+    """Gaps of roles that can be compared; the pairs that cannot are counted in one line."""
+    shown = gaps[~gaps["suppressed"]].copy()
+    shown["gap"] = [
+        f"{g:+.2f}" + (" !" if f else "")
+        for g, f in zip(shown["gap"], shown["flagged"], strict=True)
+    ]
+    cols = [
+        c
+        for c in shown.columns
+        if c not in {"category_id", "score_a", "score_b", "flagged", "suppressed"}
+    ]
+    text = (
+        "\nPerception gaps between roles (score of role_a minus role_b; ! = |gap| >= "
+        f"{threshold}):\n"
+    )
+    text += shown[cols].to_string(index=False) if len(shown) else "(no two roles can be compared)"
+    if skipped := int(gaps["suppressed"].sum()):
+        text += f"\n{skipped} comparison(s) not shown: a role has fewer than {min_size} responses"
+    return text
+
+
+def _steps_text(steps: pd.DataFrame, by: list[str]) -> str:
+    lines = ["\nNext steps:"]
+    for key, group in steps.groupby(by, sort=True) if by else [((), steps)]:
+        if by:
+            lines.append(f"\n[{', '.join(map(str, key if isinstance(key, tuple) else (key,)))}]")
+        lines.extend(
+            f"{step.priority:>2}. {step.horizon}: {step.category} / {step.practice} "
+            f"(level {step.current_level} -> {step.target_level})\n    {step.action}"
+            for step in group.itertuples()
+        )
+    return "\n".join(lines)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    _use_assessment(args)
     framework = _framework(args)
     data = _load(args, framework)
     min_size = args.min_group_size or framework.thresholds.min_group_size
     scores = score(
         data, framework, by=args.by, min_group_size=min_size, n_boot=args.bootstrap, seed=args.seed
     )
-    if args.output:
-        write_table(scores, args.output)
-        print(f"wrote {len(scores)} rows to {args.output}")
-    else:
-        print(_score_table(scores, args.by, min_size))
+    tables = {"scores": scores}
     if args.gaps:
-        gaps = perception_gaps(
+        tables["gaps"] = perception_gaps(
             data, framework, by=[b for b in args.by if b != "role"], min_group_size=min_size
         )
-        shown = gaps.copy()
-        shown["gap"] = [
-            f"<{min_size} responses" if s else f"{g:+.2f}" + (" !" if f else "")
-            for g, s, f in zip(gaps["gap"], gaps["suppressed"], gaps["flagged"], strict=True)
-        ]
-        print(
-            "\nPerception gaps between roles (score of role_a minus role_b; ! = |gap| >= "
-            f"{framework.thresholds.perception_gap}):"
-        )
-        cols = [
-            c
-            for c in shown.columns
-            if c not in {"category_id", "score_a", "score_b", "flagged", "suppressed"}
-        ]
-        print(shown[cols].to_string(index=False))
     if args.next_steps:
-        steps = recommend(scores, framework)
-        print("\nNext steps:")
-        for key, group in steps.groupby(args.by, sort=True) if args.by else [((), steps)]:
-            if args.by:
-                print(f"\n[{', '.join(map(str, key if isinstance(key, tuple) else (key,)))}]")
-            for step in group.itertuples():
-                print(
-                    f"{step.priority:>2}. {step.horizon}: {step.category} / {step.practice} "
-                    f"(level {step.current_level} -> {step.target_level})\n    {step.action}"
-                )
+        tables["next-steps"] = recommend(scores, framework)
+    if args.output:
+        for name, path in write_tables(tables, args.output).items():
+            where = f" (sheet {name!r})" if path.suffix.lower() == ".xlsx" else ""
+            print(f"wrote {len(tables[name])} {name} rows to {path}{where}")
+        return 0
+    print(_score_table(scores, args.by, min_size))
+    if args.gaps:
+        print(_gap_table(tables["gaps"], framework.thresholds.perception_gap, min_size))
+    if args.next_steps:
+        print(_steps_text(tables["next-steps"], args.by))
     return 0
 
 
 def _cmd_questionnaire(args: argparse.Namespace) -> int:
+    try:
+        fmt = questionnaire_format(args.output, args.format)
+    except ValueError as exc:
+        return _usage_error(args, str(exc))
     framework = _framework(args)
-    path = write_questionnaire(framework, args.format, args.output)
+    path = write_questionnaire(framework, fmt, args.output)
     print(
-        f"wrote the blank {args.format} questionnaire ({len(framework.question_ids)} questions) "
-        f"to {path}"
+        f"wrote the blank {fmt} questionnaire ({len(framework.question_ids)} questions) to {path}"
     )
     return 0
 
@@ -468,16 +533,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
             previous_period = previous_period or assessment.previous.period
         targets = assessment.targets
     if not client:
-        print(
-            "xmkit report: error: --client is required when FILE is a responses file",
-            file=sys.stderr,
-        )
-        return 2
+        return _usage_error(args, "--client is required when FILE is a responses file")
     framework_obj = load_framework(framework)
     loaded = read_responses(responses, framework_obj)  # clear errors before a kernel starts
     if loaded.problems:
         raise XmkitError(loaded.problems)
     _print_warnings(loaded)
+    units = [str(u) for u in loaded.data["unit"].drop_duplicates()]
+    if args.unit is not None and args.unit not in units:
+        listed = ", ".join(sorted(units)[:10]) + (", ..." if len(units) > 10 else "")
+        return _usage_error(args, f"no unit {args.unit!r} in {responses}; its units: {listed}")
     _check_evidence(metrics, ex, cx, previous, framework_obj)
     start = time.perf_counter()
     written = render_report(
@@ -530,8 +595,19 @@ def _check_evidence(
             raise XmkitError(before.problems)
 
 
+def _holds_assessments(path: Path) -> bool:
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        return True
+    return path.is_dir() and (
+        (path / "assessment.yaml").exists() or any(path.glob("*/assessment.yaml"))
+    )
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from xmkit.batch.run import run_batch
+
+    if not args.client and not _holds_assessments(args.file):
+        return _usage_error(args, "--client is required unless FILE holds assessment folders")
 
     results = run_batch(
         args.file,
@@ -558,6 +634,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xmkit`` console script."""
     skip_slow_imports()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
@@ -569,6 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        if args.command == "batch":
+            again = [a for a in argv if a != "--resume"]
+            print(f"continue with: {shlex.join(['xmkit', *again, '--resume'])}", file=sys.stderr)
         return 130
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)

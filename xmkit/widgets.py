@@ -103,6 +103,10 @@ class SelfAssessment:
         self.framework: Framework = load_framework(self.framework_path)
         self.folder = Path(root) / slugify(self.name)
         self.path = self.folder / RESPONSES_FILE
+        self.shown_path = (
+            Path(root).name or "assessments"
+        ) + f"/{self.folder.name}/{RESPONSES_FILE}"
+        """The file as people know it (``assessments/<name>/responses.csv``), for messages."""
         self.reports = Path(reports)
         self.report_path: Path | None = None
         self._parser = AnswerParser.for_framework(self.framework)
@@ -127,14 +131,17 @@ class SelfAssessment:
         try:
             table = pd.read_csv(self.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            return empty, f"{self.path} cannot be read ({type(exc).__name__}); not overwritten"
+            return (
+                empty,
+                f"{self.shown_path} cannot be read ({type(exc).__name__}); not overwritten",
+            )
         if "comment" not in table.columns:
             table["comment"] = ""
         unknown = [c for c in table.columns if c not in self.columns]
         missing = [c for c in self.columns if c not in table.columns]
         if unknown or missing:
             return empty, (
-                f"{self.path} has other columns than this framework's "
+                f"{self.shown_path} has other columns than this framework's "
                 f"(unknown: {', '.join(unknown) or '-'}; missing: {', '.join(missing) or '-'}); "
                 "it is not overwritten"
             )
@@ -264,7 +271,7 @@ class SelfAssessment:
         if self._file_problem:
             self._say(self._file_problem, error=True)
         elif values:
-            self._say(f"Continuing the answers saved for {respondent_id!r} in {self.path}.")
+            self._say(f"Continuing the answers saved for {respondent_id!r} in {self.shown_path}.")
 
     # ---- live updates ---------------------------------------------------------------------
 
@@ -374,6 +381,10 @@ class SelfAssessment:
             with atomic_path(self.path) as tmp:
                 table.to_csv(tmp, index=False, encoding="utf-8")
         self._file_problem = None
+        self._say(
+            f"Saved {self.progress.value} of {len(self.questions)} answers for "
+            f"{row['respondent_id']!r} to {self.shown_path} at {datetime.now():%H:%M:%S}."
+        )
         return self.path
 
     def render(self) -> Path:
@@ -400,15 +411,9 @@ class SelfAssessment:
 
     def _on_save(self) -> None:
         try:
-            path = self.save()
+            self.save()
         except (ValueError, OSError) as exc:
             self._say(f"Not saved: {exc}", error=True)
-            return
-        done = self.progress.value
-        self._say(
-            f"Saved {done} of {len(self.questions)} answers for {self.respondent.value!r} "
-            f"to {path} at {datetime.now():%H:%M:%S}."
-        )
 
     def _on_render(self) -> None:
         self._say("Saving and rendering the report (this takes a few seconds)...")

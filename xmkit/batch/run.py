@@ -644,6 +644,15 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
     for result in results:
         manifest.record(result)
     manifest.save()
+    if not opts.quiet:
+        counts = {s: sum(r.status == s for r in results) for s in (UNCHANGED, SKIPPED, FAILED)}
+        print(
+            f"{src.client}: rendering {len(jobs)} unit report(s) into {folder} "
+            f"({counts[UNCHANGED]} unchanged, {counts[SKIPPED]} below the minimum group size, "
+            f"{counts[FAILED]} not loadable)",
+            file=sys.stderr,
+            flush=True,
+        )
     tick = _progress(len(jobs), opts.quiet)
     sizes_by_unit = {job.unit: int(sizes.get(job.unit, 0)) for job in jobs}
     try:
@@ -655,9 +664,17 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
             tick(result)
         results.sort(key=lambda r: str(r.unit))
         portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
-    except BaseException:  # interrupted: what finished goes in the manifest; drop the rest
+    except BaseException as exc:  # interrupted: what finished goes in the manifest; drop the rest
         manifest.save()
         _clean_leftovers(folder)
+        if isinstance(exc, KeyboardInterrupt) and not opts.quiet:
+            done = sum(r.status == DONE for r in results)
+            print(
+                f"interrupted: {done} of {len(jobs)} unit report(s) finished, "
+                f"{len(jobs) - done} not rendered (recorded in {manifest.path})",
+                file=sys.stderr,
+                flush=True,
+            )
         raise
     manifest.save(finished=True)
     return BatchResult(src.client, folder, results, time.perf_counter() - start, portfolio)
@@ -751,6 +768,42 @@ def write_portfolio(
     return written
 
 
+@contextlib.contextmanager
+def _workers_skip_main_script() -> Iterator[None]:
+    """Start workers without running the caller's script again.
+
+    A spawned worker re-imports ``__main__`` (from its file, or by module name under
+    ``python -m``), so a plain script that calls :func:`run_batch` without an
+    ``if __name__ == "__main__":`` guard would call it again in every worker and fail with
+    multiprocessing's bootstrapping error. Workers need nothing from that script: while the
+    batch runs, ``__main__`` shows neither its file nor its spec, so workers import xmkit only.
+    """
+    main = sys.modules.get("__main__")
+    hidden = {k: main.__dict__.pop(k) for k in ("__file__",) if main and k in main.__dict__}
+    spec = getattr(main, "__spec__", None)
+    if main is not None:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(hidden)
+            main.__spec__ = spec
+
+
+def _skipped_folders(source: Path) -> list[str]:
+    """Sub-folders of a folder of assessments that are not assessments, with the reason."""
+    if not source.is_dir() or (source / "assessment.yaml").exists():
+        return []
+    if not any(source.glob("*/assessment.yaml")):
+        return []
+    return [
+        f"skipped {folder}: no assessment.yaml in it"
+        for folder in sorted(p for p in source.iterdir() if p.is_dir())
+        if not (folder / "assessment.yaml").exists()
+    ]
+
+
 def _terminate_on_sigterm() -> Callable[[], None]:
     """Turn SIGTERM into KeyboardInterrupt so clean-up runs; returns the restorer."""
     try:
@@ -796,8 +849,17 @@ def run_batch(
         include_comments,
     )
     restore = _terminate_on_sigterm()
+    if not quiet:
+        print(
+            f"xmkit batch: starting {opts.jobs} worker(s) ({', '.join(opts.formats)}); "
+            f"reading {source}",
+            file=sys.stderr,
+            flush=True,
+        )
+        for line in _skipped_folders(Path(source)):
+            print(line, file=sys.stderr)
     try:
-        with _executor(opts) as executor:  # workers start up while the sources are read
+        with _workers_skip_main_script(), _executor(opts) as executor:
             sources = plan_sources(source, client, framework, period, min_group_size)
             results = []
             for src in sources:

@@ -129,3 +129,24 @@ def write_table(data: pd.DataFrame, target: str | Path) -> Path:
     with atomic_path(target) as tmp:
         write(safe_cells(data), tmp)
     return target
+
+
+def write_tables(tables: dict[str, pd.DataFrame], target: str | Path) -> dict[str, Path]:
+    """Write several named tables: sheets of one workbook for ``.xlsx``; for ``.csv`` and
+    ``.json`` the first table at ``target`` and each other beside it as ``<stem>-<name>``.
+
+    Returns the file each table went to, so the caller can say where.
+    """
+    target = Path(target)
+    suffix = target.suffix.lower()
+    _writer(suffix)  # refuse an unsupported suffix before anything is written
+    if suffix == ".xlsx":
+        with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as book:
+            for name, table in tables.items():
+                safe_cells(table).to_excel(book, sheet_name=name[:31], index=False)
+        return dict.fromkeys(tables, target)
+    first, *others = tables
+    paths = {first: target} | {n: target.with_name(f"{target.stem}-{n}{suffix}") for n in others}
+    for name, path in paths.items():
+        write_table(tables[name], path)
+    return paths

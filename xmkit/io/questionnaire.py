@@ -283,10 +283,37 @@ def questionnaire_html(framework: Framework) -> str:
     return "".join(parts)
 
 
-def write_questionnaire(framework: Framework, fmt: str, output: str | Path) -> Path:
-    """Write the blank questionnaire in ``fmt`` (one of :data:`FORMATS`), atomically."""
-    if fmt not in FORMATS:
+SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".txt": "qualtrics", ".html": "html", ".htm": "html"}
+"""The format each output suffix means: ``-o survey.txt`` is the Qualtrics import file."""
+
+
+def questionnaire_format(output: str | Path, fmt: str | None = None) -> str:
+    """The format to write: ``fmt`` if given, else the one the suffix of ``output`` names.
+
+    A format that contradicts a known suffix (``--format xlsx -o form.csv``) is refused: the
+    file would not be what its name says, and reading it back would fail in a confusing way.
+    """
+    suffix = Path(output).suffix.lower()
+    implied = SUFFIXES.get(suffix)
+    if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown questionnaire format {fmt!r}; expected one of {FORMATS}")
+    if fmt is None and implied is None:
+        known = ", ".join(SUFFIXES)
+        raise ValueError(
+            f"cannot tell the format from {suffix or 'no suffix'!r}: name the file "
+            f"with one of {known}, or give --format"
+        )
+    if fmt is not None and implied is not None and fmt != implied:
+        raise ValueError(
+            f"--format {fmt} contradicts the file name {Path(output).name!r} ({suffix} is "
+            f"{implied}); change one of them"
+        )
+    return fmt or implied
+
+
+def write_questionnaire(framework: Framework, fmt: str | None, output: str | Path) -> Path:
+    """Write the blank questionnaire atomically, in ``fmt`` or the format ``output`` names."""
+    fmt = questionnaire_format(output, fmt)
     output = Path(output)
     with atomic_path(output) as tmp:
         if fmt == "csv":

@@ -389,8 +389,12 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
         )
     else:
         sentences.append(
-            f"No perception gap between roles can be shown: comparing roles needs at least "
-            f"{ctx.min_group_size} responses in each."
+            "No perception gap between roles can be shown: comparing two roles needs "
+            + (
+                "at least one response in each."
+                if ctx.min_group_size == 1
+                else f"at least {ctx.min_group_size} responses in each."
+            )
         )
     return sentences
 
