@@ -49,7 +49,14 @@ def test_rwg_without_variances_is_nan():
 
 
 def test_index_maps_scale_ends_to_0_and_100():
-    assert to_index(np.array([1, 3, 5])).tolist() == [0, 50, 100]
+    assert to_index(np.array([1, 3, 5]), 1, 5).tolist() == [0, 50, 100]
+
+
+def test_index_follows_the_scale():
+    """Hand-worked: 4 on 1-7 is half way (50); 7.5 on 0-10 is 75; 2.5 on 1-4 is 50."""
+    assert to_index(np.array([1, 4, 7]), 1, 7).tolist() == [0, 50, 100]
+    assert to_index(7.5, 0, 10) == 75
+    assert to_index(2.5, 1, 4) == 50
 
 
 def test_linearized_bootstrap_matches_brute_force_bootstrap(framework):

@@ -454,3 +454,38 @@ def test_jupyterlab_reopens_a_half_finished_self_assessment_with_answers_selecte
     assert data.loc[0, "c3_3"] == 5.0 and data.loc[0, "v1_1"] == 1.0
     assert data[framework.question_ids].notna().sum(axis=1).iloc[0] == 15 + 1  # 3 "Don't know"
     assert WIDGET_ERROR not in page.content()
+
+
+def test_reopening_reads_worded_cells_with_the_shared_answer_parser(assessments, framework):
+    """A saved file edited by hand keeps its meaning: "I don't know" is Don't know (0),
+    "3 - Defined" is 3 and "Agree" 4 (the 5-point agreement scale)."""
+    form = filled(assessments, {})
+    form.save()
+    table = pd.read_csv(form.path, dtype=str, keep_default_na=False)
+    first, second, third = framework.question_ids[:3]
+    table.loc[0, [first, second, third]] = ["I don't know", "3 - Defined", "Agree"]
+    table.to_csv(form.path, index=False)
+    answers = SelfAssessment("Acme Retail", root=assessments).answers()
+    assert (answers[first], answers[second], answers[third]) == (0, 3, 4)
+
+
+def test_form_of_a_seven_point_framework_offers_seven_levels(assessments, tmp_path):
+    from test_answers import mini_on_scale
+
+    form = SelfAssessment("Seven", framework=mini_on_scale(tmp_path, 1, 7), root=assessments)
+    options = form.questions["a1"].options
+    assert [value for _, value in options][:7] == [1, 2, 3, 4, 5, 6, 7]
+    assert options[6][0] == "7 - Point 7: level 7 of a1"
+    assert len(options) == 8  # and "Don't know"
+
+
+def test_form_of_a_0_10_framework_keeps_point_0_apart_from_dont_know(assessments, tmp_path):
+    from test_answers import mini_on_scale
+
+    form = SelfAssessment("Ten", framework=mini_on_scale(tmp_path, 0, 10), root=assessments)
+    form.unit.value, form.role.value = "North", "Manager"
+    form.questions["a1"].value = 0
+    form.questions["a2"].value = form.dont_know
+    assert form.dont_know == -1
+    assert (form.row()["a1"], form.row()["a2"]) == ("0", "Don't know")
+    assert form.category_scores()["Base"] == 0

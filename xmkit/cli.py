@@ -25,7 +25,7 @@ from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import write_tables
 from xmkit.io.questionnaire import FORMATS, questionnaire_format, write_questionnaire
-from xmkit.io.responses import read_responses
+from xmkit.io.responses import Loaded, read_responses
 from xmkit.options import Options, add_flags, given_flags, is_assessment, resolve
 from xmkit.startup import skip_slow_imports
 
@@ -90,9 +90,12 @@ def _reading(args: argparse.Namespace, columns: dict | None = None) -> dict:
     return {**({"columns": merged} if merged else {}), **options}
 
 
-def _print_notes(file: object, notes: Sequence[str]) -> None:
-    for note in notes:
+def _print_notes(file: object, loaded: Loaded) -> None:
+    """What loading left out or grouped (notes) and what deserves a look (warnings)."""
+    for note in loaded.notes:
         print(f"{file}: note: {note}", file=sys.stderr)
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _by(text: str) -> list[str]:
@@ -163,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "questionnaire",
         help="write the blank questionnaire respondents fill in",
-        description="Write the blank questionnaire: csv (header only), xlsx (1-5 dropdowns "
-        "and every level's description on a second sheet), qualtrics (Advanced Format TXT to "
+        description="Write the blank questionnaire: csv (header only), xlsx (dropdowns of the "
+        "scale and every level's description on a second sheet), qualtrics (Advanced Format TXT to "
         "import into Qualtrics; its CSV export loads as it is) or html (printable).",
         epilog=EPILOG,
     )
@@ -284,7 +287,7 @@ def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
     loaded = read_responses(args.file, framework, **args.reading)
     if loaded.problems:
         raise XmkitError(loaded.problems)
-    _print_notes(args.file, loaded.notes)
+    _print_notes(args.file, loaded)
     return loaded.data
 
 
@@ -292,7 +295,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     _use_assessment(args)
     framework = _framework(args)
     loaded = read_responses(args.file, framework, **args.reading)
-    _print_notes(args.file, loaded.notes)
+    _print_notes(args.file, loaded)
     if loaded.problems:
         _print_problems(loaded.problems)
         print(f"{args.file}: invalid, {len(loaded.problems)} problem(s)", file=sys.stderr)
@@ -488,7 +491,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     loaded = read_responses(responses, framework, **(opts.reading or {}))  # before a kernel
     if loaded.problems:
         raise XmkitError(loaded.problems)
-    _print_notes(responses, loaded.notes)
+    _print_notes(responses, loaded)
     units = [str(u) for u in loaded.data["unit"].drop_duplicates()]
     if opts.unit is not None and opts.unit not in units:
         listed = ", ".join(sorted(units)[:10]) + (", ..." if len(units) > 10 else "")

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.limits import parse_yaml, read_yaml_text
@@ -28,24 +36,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _levels_1_to(top: int, name: str):
-    """A validator that a {level: text} mapping has exactly the keys 1..top."""
+def _context_scale(info: ValidationInfo) -> tuple[int, int] | None:
+    """The (min, max) of the scale being validated, when :func:`parse_framework` passed it.
 
-    def check(value: dict[int, str]) -> dict[int, str]:
-        expected = set(range(1, top + 1))
-        if set(value) != expected:
-            raise ValueError(f"{name} must have exactly the levels {sorted(expected)}")
-        return dict(sorted(value.items()))
+    Checking levels where they are written gives errors with their key path; the framework's
+    own validator checks again for frameworks built without that context.
+    """
+    return (info.context or {}).get("scale")
 
-    return check
+
+def _check_steps(steps: dict[int, object], low: int, high: int, name: str) -> None:
+    """That next steps are keyed by levels low..high-1 and start at the lowest."""
+    if low not in steps or any(not low <= k < high for k in steps):
+        raise ValueError(
+            f"{name} must be levels {low}..{high - 1} (the step from each level to the next), "
+            f"at least level {low}"
+        )
 
 
 class Question(_Strict):
     id: Id
     text: Text
     levels: dict[int, Text]
+    reverse: bool = False
+    """Reverse-coded: an answer ``a`` is scored ``scale.min + scale.max - a``."""
 
-    _check_levels = field_validator("levels")(_levels_1_to(5, "levels"))
+    @field_validator("levels")
+    @classmethod
+    def _on_scale(cls, value: dict[int, str], info: ValidationInfo) -> dict[int, str]:
+        scale = _context_scale(info)
+        if scale:
+            _check_points(value, *scale, "levels")
+        return dict(sorted(value.items()))
 
 
 class Practice(_Strict):
@@ -55,7 +77,21 @@ class Practice(_Strict):
     questions: list[Question] = Field(min_length=1)
     next_steps: dict[int, Text]
 
-    _check_steps = field_validator("next_steps")(_levels_1_to(4, "next_steps"))
+    @field_validator("next_steps")
+    @classmethod
+    def _on_scale(cls, value: dict[int, str], info: ValidationInfo) -> dict[int, str]:
+        scale = _context_scale(info)
+        if scale:
+            _check_steps(value, *scale, "next_steps")
+        return dict(sorted(value.items()))
+
+    def next_step(self, level: int) -> str:
+        """The step from ``level`` to the next: the one written for the highest level <= it.
+
+        On a scale with more points than steps written (0-10 with steps at 0, 3, 5 and 8), a
+        step applies from its level until the next one written.
+        """
+        return self.next_steps[max(k for k in self.next_steps if k <= level)]
 
 
 class Category(_Strict):
@@ -70,7 +106,7 @@ class Category(_Strict):
 class Stage(_Strict):
     stage: int = Field(ge=1)
     name: Text
-    min_score: float = Field(ge=1, le=5)
+    min_score: float
     description: Text
 
 
@@ -78,7 +114,7 @@ class Gating(_Strict):
     """Stage cap while a gating category (Converge by default) is still weak."""
 
     category: Id
-    below: float = Field(ge=1, le=5)
+    below: float
     max_stage: int = Field(ge=1)
 
 
@@ -94,7 +130,7 @@ class Roadmap(_Strict):
     """
 
     later_category: Id
-    later_until_level: int = Field(ge=2, le=5)
+    later_until_level: int
     horizons: list[Horizon] = Field(min_length=1)
 
 
@@ -105,18 +141,88 @@ class Thresholds(_Strict):
 
 
 class Scale(_Strict):
-    min: int = 1
-    max: int = 5
+    """The answer scale: 1-4, 1-5, 1-7, 1-9, 1-10, 0-10 or any ``min``-``max`` in between.
+
+    ``labels`` name every point; a scale of 6 points or more may name only some, both ends
+    among them (a 0-10 scale is often labelled only at 0 and 10): the others show as numbers.
+    """
+
+    min: int = Field(default=1, ge=0, le=1)
+    max: int = Field(default=5, ge=3, le=10)
     labels: dict[int, Text]
     missing: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _labels_cover_scale(self) -> Scale:
-        if self.min >= self.max:
-            raise ValueError("min must be below max")
-        if set(self.labels) != set(range(self.min, self.max + 1)):
-            raise ValueError(f"labels must cover every level {self.min}..{self.max}")
+    def _labels_on_scale(self) -> Scale:
+        _check_points(self.labels, self.min, self.max, "labels")
         return self
+
+    @property
+    def points(self) -> range:
+        """Every point of the scale, lowest first."""
+        return range(self.min, self.max + 1)
+
+    @property
+    def range_text(self) -> str:
+        """The scale as people write it: ``"1-5"``, ``"0-10"``."""
+        return f"{self.min}-{self.max}"
+
+    def label(self, point: int) -> str:
+        """The point's label, or its number when the scale names only some points."""
+        return self.labels.get(point, str(point))
+
+
+PARTIAL_FROM = 6
+"""Scales with at least this many points may describe only some of them (both ends at least)."""
+
+
+def _check_points(points: dict[int, object], low: int, high: int, name: str) -> None:
+    """That ``points`` describe the low..high scale: every point, or on a long scale some.
+
+    Up to 5 points every one needs its text; a longer scale (1-7, 0-10) may describe only
+    some points as long as both ends are among them: respondents see the others as numbers.
+    """
+    every = list(range(low, high + 1))
+    if high - low + 1 < PARTIAL_FROM:
+        if sorted(points) != every:
+            raise ValueError(f"{name} must have exactly the levels {every}")
+        return
+    outside = sorted(k for k in points if not low <= k <= high)
+    if outside:
+        raise ValueError(f"{name} has points {outside} outside the scale {low}-{high}")
+    if low not in points or high not in points:
+        raise ValueError(
+            f"{name} must describe the points {low}..{high}, or some of them including both "
+            f"ends {low} and {high}"
+        )
+
+
+# Thresholds that may be written on the 0-100 index instead of on the scale: the key written
+# -> the key it becomes, and whether it is a difference (a gap) rather than a position.
+INDEX_KEYS = {
+    "min_index": ("min_score", False),
+    "below_index": ("below", False),
+    "perception_gap_index": ("perception_gap", True),
+}
+DEFAULT_GAP_SHARE = 0.125
+"""The default perception gap, as a share of the scale's range: 0.5 points on 1-5."""
+
+
+def _from_index(item: object, low: int, high: int, where: str) -> object:
+    """A mapping with its ``*_index`` keys turned into the scale's keys and units."""
+    if not isinstance(item, dict):
+        return item
+    item = dict(item)
+    for key, (target, difference) in INDEX_KEYS.items():
+        if key not in item:
+            continue
+        value = item.pop(key)
+        if target in item:
+            raise ValueError(f"{where}: write {target} or {key}, not both")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ValueError(f"{where}.{key} must be a number from 0 to 100 (the 0-100 index)")
+        item[target] = value / 100 * (high - low) + (0 if difference else low)
+    return item
 
 
 class Framework(_Strict):
@@ -135,6 +241,35 @@ class Framework(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _thresholds_on_scale(cls, data: object) -> object:
+        """Thresholds written on the 0-100 index (``min_index``, ...) put on the scale.
+
+        Also sets the default perception gap to an eighth of the scale's range (0.5 on 1-5,
+        0.75 on 1-7, 1.25 on 0-10), so a gap means as much on every scale.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("scale", {}), dict):
+            return data
+        scale = data.get("scale", {})
+        low, high = scale.get("min", 1), scale.get("max", 5)
+        if not (isinstance(low, int) and isinstance(high, int) and low < high):
+            return data  # the scale's own validation reports it
+        data = dict(data)
+        if isinstance(data.get("stages"), list):
+            data["stages"] = [
+                _from_index(stage, low, high, f"stages[{i}]")
+                for i, stage in enumerate(data["stages"])
+            ]
+        data["gating"] = _from_index(data.get("gating"), low, high, "gating")
+        thresholds = _from_index(data.get("thresholds", {}), low, high, "thresholds")
+        if isinstance(thresholds, dict) and "perception_gap" not in thresholds:
+            thresholds["perception_gap"] = DEFAULT_GAP_SHARE * (high - low)
+        data["thresholds"] = thresholds
+        if data["gating"] is None:
+            del data["gating"]
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Framework:
         ids: dict[str, str] = {}
@@ -151,11 +286,26 @@ class Framework(_Strict):
         numbers = [s.stage for s in self.stages]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError("stages must be numbered 1, 2, 3, ... in order")
+        low, high = self.scale.min, self.scale.max
         mins = [s.min_score for s in self.stages]
-        if mins[0] != self.scale.min or mins != sorted(mins) or len(set(mins)) != len(mins):
+        if mins[0] != low or mins != sorted(mins) or len(set(mins)) != len(mins):
+            raise ValueError(f"stage min_score values must rise strictly and start at {low}")
+        if mins[-1] > high:
+            raise ValueError(f"stage min_score values must lie on the scale {low}-{high}")
+        if mins[-1] <= (low + high) / 2:
             raise ValueError(
-                f"stage min_score values must rise strictly and start at {self.scale.min}"
+                f"the highest stage starts at {mins[-1]:g}, not above the middle of the "
+                f"{low}-{high} scale: thresholds written for another scale? Write them on "
+                f"{low}-{high}, or as min_index on the 0-100 index"
             )
+        if not low < self.gating.below <= high:
+            raise ValueError(f"gating.below must lie on the scale {low}-{high}")
+        if not low < self.roadmap.later_until_level <= high:
+            raise ValueError(f"roadmap.later_until_level must be a level from {low + 1} to {high}")
+        for _, practice in self.practices:
+            for q in practice.questions:
+                _check_points(q.levels, low, high, f"question {q.id}: levels")
+            _check_steps(practice.next_steps, low, high, f"practice {practice.id}: next_steps")
         cat_ids = {c.id for c in self.categories}
         for where, cid in [
             ("gating.category", self.gating.category),
@@ -201,6 +351,34 @@ class Framework(_Strict):
 
     def practice(self, practice_id: str) -> Practice:
         return next(p for _, p in self.practices if p.id == practice_id)
+
+    @property
+    def reverse_ids(self) -> list[str]:
+        """The ids of the reverse-coded questions."""
+        return [q.id for _, p in self.practices for q in p.questions if q.reverse]
+
+    def scored(self, answers: pd.DataFrame) -> pd.DataFrame:
+        """Answers as scored: reverse-coded questions turned to ``min + max - answer``.
+
+        Answers are stored as given (what the respondent ticked); every score is computed from
+        this view of them.
+        """
+        reverse = [q for q in self.reverse_ids if q in answers.columns]
+        if not reverse:
+            return answers
+        turned = answers.copy()
+        turned[reverse] = self.scale.min + self.scale.max - turned[reverse]
+        return turned
+
+    def choice(self, question: Question, point: int) -> str:
+        """A point as offered to respondents: ``"3 - Defined: <the question's level text>"``.
+
+        On a scale whose points are not all labelled or described (a 0-10 scale labelled at
+        its ends), the missing parts are left out: ``"6"``, ``"6 - Good"`` or ``"6: <text>"``.
+        """
+        label, text = self.scale.labels.get(point), question.levels.get(point)
+        head = f"{point} - {label}" if label else str(point)
+        return f"{head}: {text}" if text else head
 
     def stage_for(self, score: float) -> Stage:
         """The highest stage whose `min_score` the score reaches."""
@@ -250,8 +428,12 @@ def parse_framework(text: str, name: str = "framework") -> Framework:
                 expected="keys id, name, version, scale, stages, categories, ...",
             )
         )
+    scale = data.get("scale")
+    low, high = (scale.get("min", 1), scale.get("max", 5)) if isinstance(scale, dict) else (1, 5)
+    valid = isinstance(low, int) and isinstance(high, int) and low in (0, 1) and 3 <= high <= 10
+    context = {"scale": (low, high)} if valid else {}
     try:
-        return Framework.model_validate(data)
+        return Framework.model_validate(data, context=context)
     except ValidationError as exc:
         problems = [
             Problem(

@@ -29,14 +29,15 @@ from markupsafe import Markup
 
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.io.answers import AnswerParser
 from xmkit.io.iorw import atomic_path, neutralize
 from xmkit.io.paths import slugify
 from xmkit.io.questionnaire import DONT_KNOW, template_columns
-from xmkit.io.responses import _AnswerParser, _norm
 from xmkit.report.markup import snippet, stylesheet
 
 DONT_KNOW_VALUE = 0
-"""The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing."""
+"""The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing.
+On a scale starting at 0 it is -1 instead (:attr:`SelfAssessment.dont_know`)."""
 ROLE_SUGGESTIONS = ("Executive", "Manager", "Frontline", "XM team", "HR team")
 REPORT_PERIOD = "Self-assessment (internal use)"
 RESPONSES_FILE = "responses.csv"
@@ -103,8 +104,8 @@ class SelfAssessment:
         """The file as people know it (``assessments/<name>/responses.csv``), for messages."""
         self.reports = Path(reports)
         self.report_path: Path | None = None
-        self._parser = _AnswerParser(self.framework)
-        self._missing = {_norm(m) for m in self.framework.scale.missing}
+        self._parser = AnswerParser.for_framework(self.framework)
+        self.dont_know = DONT_KNOW_VALUE if self.framework.scale.min > 0 else -1
         saved, self._file_problem = self._read_saved()
         if not respondent_id and len(saved):
             respondent_id = str(saved["respondent_id"].iloc[-1])
@@ -145,16 +146,15 @@ class SelfAssessment:
         """A saved cell as a form value: a level, "Don't know", or None (unanswered)."""
         if not str(cell).strip():
             return None
-        if _norm(cell) in self._missing:
-            return DONT_KNOW_VALUE
         value = self._parser.parse(str(cell), question_id)
-        return None if isinstance(value, str) or np.isnan(value) else int(value)
+        if isinstance(value, str):
+            return None
+        return self.dont_know if np.isnan(value) else int(value)
 
     # ---- building the form ----------------------------------------------------------------
 
     def _build(self, respondent_id: str, saved: pd.DataFrame) -> None:
         fw = self.framework
-        labels = fw.scale.labels
         row = saved[saved["respondent_id"] == respondent_id]
         values = row.iloc[-1].to_dict() if len(row) else {}
 
@@ -200,11 +200,9 @@ class SelfAssessment:
             for practice in category.practices:
                 items.append(widgets.HTML(_piece("practice", name=practice.name)))
                 for q in practice.questions:
-                    options = [
-                        (f"{lvl} - {labels[lvl]}: {text}", lvl) for lvl, text in q.levels.items()
-                    ]
+                    options = [(fw.choice(q, lvl), lvl) for lvl in fw.scale.points]
                     radio = widgets.RadioButtons(
-                        options=[*options, (DONT_KNOW, DONT_KNOW_VALUE)],
+                        options=[*options, (DONT_KNOW, self.dont_know)],
                         value=self._choice(values.get(q.id, ""), q.id),
                         layout=widgets.Layout(width="auto"),
                     )
@@ -265,7 +263,7 @@ class SelfAssessment:
     # ---- live updates ---------------------------------------------------------------------
 
     def answers(self) -> dict[str, int | None]:
-        """The current choice of every question: a level, 0 for "Don't know", None if open."""
+        """Every question's choice: a level, :attr:`dont_know` (0 on 1-5), None if open."""
         return {qid: radio.value for qid, radio in self.questions.items()}
 
     def category_scores(self) -> pd.Series:
@@ -279,7 +277,7 @@ class SelfAssessment:
 
         row = {"respondent_id": self.respondent.value, "unit": "-", "role": "-"}
         for qid, value in self.answers().items():
-            row[qid] = float(value) if value else np.nan
+            row[qid] = np.nan if value in (None, self.dont_know) else float(value)
         scores = score(pd.DataFrame([row]), self.framework, min_group_size=1, n_boot=0)
         cats = scores[scores["level"] == "category"].set_index("name")["score"]
         return cats.reindex([c.name for c in self.framework.categories]).astype(float)
@@ -343,7 +341,9 @@ class SelfAssessment:
             "role": self.role.value.strip(),
         }
         for qid, value in self.answers().items():
-            cells[qid] = "" if value is None else DONT_KNOW if value == 0 else str(value)
+            cells[qid] = (
+                "" if value is None else DONT_KNOW if value == self.dont_know else str(value)
+            )
         cells["comment"] = self.comment.value.strip()
         return {k: str(neutralize(v)) for k, v in cells.items()}
 

@@ -83,7 +83,7 @@ def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
                 "score": row.score,
                 "current_level": level,
                 "target_level": level + 1,
-                "action": framework.practice(row.id).next_steps[level],
+                "action": framework.practice(row.id).next_step(level),
                 "deferred": deferred,
             }
         )

@@ -5,7 +5,8 @@ Definitions (also in the README):
 * question score = mean of its non-missing answers;
 * practice score = mean of its question scores; category = mean of its practice scores;
 * overall = mean of the category scores, weighted by the framework's category weights;
-* index = ``(score - 1) / 4 * 100`` on the 1-5 scale;
+* question score uses ``min + max - answer`` for a reverse-coded question (``reverse: true``);
+* index = ``(score - min) / (max - min) * 100``: ``(score - 1) / 4 * 100`` on a 1-5 scale;
 * stage = highest stage whose ``min_score`` the overall score reaches, capped at
   ``gating.max_stage`` while the gating category (Converge) scores below ``gating.below``;
 * a group with fewer respondents than the minimum group size gets no score (``suppressed``).
@@ -65,13 +66,13 @@ __all__ = [
 
 
 def as_wide(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
-    """Responses one row per respondent: the long layout pivoted, the wide one checked."""
+    """Answers as scored, one row per respondent (long layout pivoted, reverse-coded turned)."""
     if "question_id" in data.columns and "answer" in data.columns:
-        return wide_from_long(data, framework)
+        return framework.scored(wide_from_long(data, framework))
     missing = [q for q in framework.question_ids if q not in data.columns]
     if missing:
         raise ValueError(f"data has no column for questions {missing}")
-    return data
+    return framework.scored(data)
 
 
 def by_list(by: str | Sequence[str] | None) -> list[str]:

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 
-def to_index(score: float | np.ndarray | pd.Series, low: float = 1, high: float = 5):
+def to_index(score: float | np.ndarray | pd.Series, low: float, high: float):
     """A 0-100 index of a score on a low..high scale: ``(score - low) / (high - low) * 100``.
 
-    On the 1-5 maturity scale this is ``(score - 1) / 4 * 100``: 1 -> 0, 3 -> 50, 5 -> 100.
+    On the 1-5 maturity scale this is ``(score - 1) / 4 * 100``: 1 -> 0, 3 -> 50, 5 -> 100; on
+    1-7 ``(score - 1) / 6 * 100``, on 0-10 ``score * 10``. Pass the framework's scale ends.
     """
     return (score - low) / (high - low) * 100
 

@@ -10,7 +10,8 @@ Targets come as a mapping (the ``targets:`` key of an ``assessment.yaml``)::
 
 Semantics:
 
-* ``score: x`` — the practice score (mean of its questions, 1-5) should reach ``x``;
+* ``score: x`` — the practice score (mean of its questions, on the framework's scale) should
+  reach ``x``;
 * ``level: n`` (``stage: n`` is read the same way) — the practice should reach *level* n of
   the framework's level descriptions. The five maturity *stages* describe the whole
   organization's overall score, so a stage named for one practice can only mean its level;

@@ -26,12 +26,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
+from xmkit.io.answers import AnswerParser
 from xmkit.io.responses import read_table
 
 METRIC_COLUMNS = ["unit", "period", "metric", "value", "t"]
@@ -228,34 +230,30 @@ def _parse_value(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _answer_problem(file: str, row: int | None, column: str | None, value: object) -> Problem:
-    try:
-        number = float(str(value).replace(",", "."))
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number):
-        why = "answer is not a number"
-    elif not number.is_integer():
-        why = "answer is not a whole number"
-    else:
-        why = "answer out of range"
-    return Problem(file, why, row=row, column=column, value=str(value), expected=NPS_EXPECTED)
+@lru_cache(maxsize=1)
+def _nps_parser() -> AnswerParser:
+    """The 0-10 answers of "how likely are you to recommend": numbers, "9 - Very likely", ..."""
+    return AnswerParser(NPS_LOW, NPS_HIGH, missing=MISSING)
 
 
 def _parse_answers(
     texts: pd.Series, rows: Sequence[int | None], file: str, column: str | None
 ) -> tuple[np.ndarray, list[Problem]]:
     """0-10 answers as floats (NaN = blank); anything else becomes a problem."""
+    parsed = _nps_parser().parse_column(texts)
     out = np.full(len(texts), np.nan)
     problems = []
     for i, (row, text) in enumerate(zip(rows, texts, strict=True)):
-        if _norm(text) in MISSING:
-            continue
-        number = _parse_value(text) if not text.endswith("%") else None
-        if number is not None and number.is_integer() and NPS_LOW <= number <= NPS_HIGH:
-            out[i] = number
+        value = parsed[text] if not text.endswith("%") else "is not a number"
+        if isinstance(value, str):
+            why = value if value in ("out of range", "not a whole number") else "is not a number"
+            problems.append(
+                Problem(
+                    file, f"answer {why}", row=row, column=column, value=text, expected=NPS_EXPECTED
+                )
+            )
         else:
-            problems.append(_answer_problem(file, row, column, text))
+            out[i] = value
     return out, problems
 
 

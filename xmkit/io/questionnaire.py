@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xmkit.framework import Framework
+from xmkit.framework import Framework, Question
 from xmkit.io.iorw import atomic_path, safe_cells
 from xmkit.io.responses import META
 
@@ -45,8 +45,8 @@ def question_sheet(framework: Framework) -> pd.DataFrame:
                     "practice": practice.name,
                     "question": q.text,
                     **{
-                        f"level {lvl}: {framework.scale.labels[lvl]}": t
-                        for lvl, t in q.levels.items()
+                        f"level {lvl}: {framework.scale.label(lvl)}": q.levels.get(lvl, "")
+                        for lvl in framework.scale.points
                     },
                 }
             )
@@ -70,7 +70,7 @@ def _write_xlsx(framework: Framework, path: Path) -> None:
             cell.comment = Comment(texts[name], "xmkit")
         ws.column_dimensions[get_column_letter(i)].width = 14 if name in texts else 18
     ws.freeze_panes = "D2"
-    levels = ",".join(str(v) for v in range(framework.scale.min, framework.scale.max + 1))
+    levels = ",".join(str(v) for v in framework.scale.points)
     validation = DataValidation(
         type="list",
         formula1=f'"{levels},{DONT_KNOW}"',
@@ -123,14 +123,15 @@ def _qualtrics_name(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[\[\]]", "", str(text))).strip() or "Block"
 
 
-def qualtrics_choice(framework: Framework, level: int, text: str) -> str:
-    """A choice as ``"3 - Defined: <level text>"``.
+def qualtrics_choice(framework: Framework, question: Question, level: int) -> str:
+    """A choice as ``"3 - Defined: <level text>"`` (see :meth:`Framework.choice`).
 
     The leading number is what :func:`xmkit.load_responses` reads when an export holds choice
-    text; Qualtrics' numeric export gives the same number as recode value (choices are 1..5 in
-    order).
+    text; Qualtrics' numeric export gives the choice's position (1, 2, ...) as recode value,
+    which is the level on a scale starting at 1. On a scale starting at 0, export choice text
+    (or set the recode values to 0..10 in Qualtrics).
     """
-    return _qualtrics_text(f"{level} - {framework.scale.labels[level]}: {text}")
+    return _qualtrics_text(framework.choice(question, level))
 
 
 def qualtrics_txt(framework: Framework) -> str:
@@ -144,7 +145,7 @@ def qualtrics_txt(framework: Framework) -> str:
     skipped question exports blank, which is missing, and no recode value falls outside the
     scale.
     """
-    levels = range(framework.scale.min, framework.scale.max + 1)
+    levels = framework.scale.points
     lines = ["[[AdvancedFormat]]", "", "[[Block:About you]]", ""]
     intro = (
         f"{framework.name}. For each question, choose the level that best describes your "
@@ -164,7 +165,7 @@ def qualtrics_txt(framework: Framework) -> str:
             for q in practice.questions:
                 lines += ["[[Question:MC:SingleAnswer:Vertical]]", f"[[ID:{q.id}]]"]
                 lines += [_qualtrics_text(q.text), "[[Choices]]"]
-                lines += [qualtrics_choice(framework, lvl, q.levels[lvl]) for lvl in levels]
+                lines += [qualtrics_choice(framework, q, lvl) for lvl in levels]
                 lines.append("")
     lines += ["[[Block:Comments]]", "", "[[Question:TE:Essay]]", "[[ID:comment]]"]
     lines += [_qualtrics_text(QUALTRICS_COMMENT), ""]
@@ -184,7 +185,7 @@ def questionnaire_html(framework: Framework) -> str:
     from xmkit.report.markup import page, render  # Jinja2 only when writing HTML
 
     labels = framework.scale.labels
-    levels = range(framework.scale.min, framework.scale.max + 1)
+    heads = {p: f"{p} - {labels[p]}" if labels.get(p) else str(p) for p in framework.scale.points}
     view = {
         "name": framework.name,
         "description": framework.description,
@@ -204,7 +205,7 @@ def questionnaire_html(framework: Framework) -> str:
                             {
                                 "id": q.id,
                                 "text": q.text,
-                                "levels": [(lvl, labels[lvl], q.levels[lvl]) for lvl in levels],
+                                "levels": [(p, heads[p], q.levels.get(p, "")) for p in heads],
                             }
                             for q in practice.questions
                         ],

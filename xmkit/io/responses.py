@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
+from xmkit.io.answers import AnswerParser, narrower_scale
+from xmkit.io.answers import norm as _norm
 from xmkit.io.columns import (
     ROLE_NAMES,
     ColumnMap,
@@ -78,26 +81,12 @@ OTHER_FORMATS = {
     ".zip": "a zip archive",
     ".sav": "an SPSS data file",
 }
-CURLY_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 SAMPLE_BYTES = 65536
 DELIMITERS = (",", ";", "\t")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 HEADER_SEARCH_ROWS = 20
-SPREADSHEET_ERROR = re.compile(
-    r"^#(div/0!?|n/a|value!?|ref!?|name|num!?|null!?|spill!?|calc!?|getting_data|field!?)$"
-)
-_MONTH = (
-    r"(jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept"
-    r"|september|oct|october|nov|november|dec|december)"
-)
-DATE_PATTERNS = [
-    re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ t]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$"),  # ISO, Excel cells
-    re.compile(r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?$"),  # 05/03/2026
-    re.compile(rf"^\d{{1,2}}[- /]{_MONTH}([- /]\d{{2,4}})?$"),  # 5-Jan, 05 Mar 2026
-    re.compile(rf"^{_MONTH}[- /]\d{{1,4}}$"),  # Jan-05, Mar 2026
-]
 _SUMMARY = ("total", "totals", "grand total", "subtotal", "sum", "average", "averages", "avg")
 _SUMMARY += ("mean", "median", "overall", "count", "std dev")
 SUMMARY_WORDS = {
@@ -134,11 +123,8 @@ class Loaded:
     excluded: dict[str, int] = field(default_factory=dict)
     """Rows left out, by reason: test, unfinished, empty."""
 
-
-def _norm(text: object) -> str:
-    """Lower-case, single-spaced, straight quotes, no surrounding punctuation: for matching."""
-    text = str(text).translate(CURLY_QUOTES)
-    return re.sub(r"\s+", " ", text).strip().strip(" .:?*").lower()
+    warnings: list[Problem] = field(default_factory=list)
+    """Things that load but deserve a look (answers that fit a narrower scale)."""
 
 
 def sniff_encoding(head: bytes, truncated: bool = False) -> str:
@@ -609,45 +595,6 @@ def _find(columns: list[str], role: str) -> str | None:
     return None
 
 
-class _AnswerParser:
-    """Turns answer cells into numbers, caching by distinct value (surveys repeat a lot)."""
-
-    def __init__(self, framework: Framework) -> None:
-        scale = framework.scale
-        self.low, self.high = scale.min, scale.max
-        self.missing = {_norm(m) for m in scale.missing}
-        self.labels = {_norm(text): level for level, text in scale.labels.items()}
-        self.level_texts = {
-            q.id: {_norm(text): level for level, text in q.levels.items()}
-            for _, p in framework.practices
-            for q in p.questions
-        }
-        self.expected = f'a whole number from {self.low} to {self.high}, or blank / "don\'t know"'
-
-    def parse(self, value: str, question_id: str) -> float | str:
-        """A level as float, NaN for missing, or an error message for a bad value."""
-        key = _norm(value)
-        if key in self.missing:
-            return np.nan
-        if SPREADSHEET_ERROR.match(key):
-            return "is a spreadsheet error value (a formula failed?)"
-        if any(p.match(key) for p in DATE_PATTERNS):
-            return "is a date (Excel turns entries like 1-5 into dates)"
-        text = key.replace(",", ".")
-        match = re.match(r"^([+-]?\d+(?:\.\d+)?)(?:\s*[-–:.)]\s*\D.*)?$", text)
-        if match:
-            number = float(match.group(1))
-            if number != int(number):
-                return "not a whole number"
-            if not self.low <= number <= self.high:
-                return "out of range"
-            return number
-        level = self.labels.get(key) or self.level_texts.get(question_id, {}).get(key)
-        if level is not None:
-            return float(level)
-        return "not a number"
-
-
 @dataclass
 class _OutOfRange:
     """Whole-number answers outside the scale, counted across a file to spot another scale."""
@@ -663,7 +610,7 @@ class _OutOfRange:
             self.low = min(self.low, float(values.min()))
             self.high = max(self.high, float(values.max()))
 
-    def problem(self, name: str, parser: _AnswerParser) -> Problem | None:
+    def problem(self, name: str, parser: AnswerParser) -> Problem | None:
         """One clear sentence when the answers look like a 0-10 (or 1-7) scale, else None.
 
         A few stray 6s are typos, reported cell by cell; when many answers (at least 3, and
@@ -719,7 +666,7 @@ def _check_numbers(
     numbers: np.ndarray,
     rows: np.ndarray,
     column: str,
-    parser: _AnswerParser,
+    parser: AnswerParser,
     name: str,
     problems: list[Problem],
     outside: _OutOfRange,
@@ -759,7 +706,7 @@ def _parse_answers(
     rows: np.ndarray,
     qid: str,
     column: str,
-    parser: _AnswerParser,
+    parser: AnswerParser,
     name: str,
     problems: list[Problem],
     outside: _OutOfRange | None = None,
@@ -776,7 +723,7 @@ def _parse_answers(
         _check_numbers(numbers, rows, column, parser, name, problems, outside)
         return numbers
     text = _text(values)
-    parsed = {u: parser.parse(u, qid) for u in pd.unique(text)}
+    parsed = parser.parse_column(pd.unique(text), qid)
     messages = {u: v for u, v in parsed.items() if isinstance(v, str)}
     numbers = text.map({u: (np.nan if isinstance(v, str) else v) for u, v in parsed.items()})
     if messages:
@@ -793,10 +740,9 @@ def _parse_answers(
                 )
             )
         wrong = [
-            float(m.group(1))
+            float(m.group(0))
             for v in text[mask]
-            if messages[v] == "out of range"
-            and (m := re.match(r"^\s*([+-]?\d+)", v.replace(",", ".")))
+            if messages[v] == "out of range" and (m := re.search(r"[+-]?\d+", v))
         ]
         outside.add(np.asarray(wrong, dtype=float))
     result = numbers.to_numpy(dtype=float)
@@ -810,7 +756,7 @@ def _long_to_wide(
     table: pd.DataFrame,
     name: str,
     framework: Framework,
-    parser: _AnswerParser,
+    parser: AnswerParser,
     problems: list[Problem],
     roles: ColumnRoles | None = None,
 ) -> pd.DataFrame:
@@ -1127,7 +1073,7 @@ def _to_standard(
     problems: list[Problem] = []
     notes: list[str] = []
     excluded: dict[str, int] = {}
-    parser = _AnswerParser(framework)
+    parser = AnswerParser.for_framework(framework)
     layout = _detect_layout(table, texts)
     if layout == "long":
         table = _long_to_wide(table, name, framework, parser, problems, roles)
@@ -1255,6 +1201,7 @@ def _to_standard(
     scale = outside.problem(name, parser)
     if scale is not None:
         problems.append(scale)
+    hints = _scale_warnings(answers, mapping, name, parser)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
     values = pd.DataFrame(answers, index=table.index)[qids]
     if mapping and len(table):
@@ -1282,8 +1229,36 @@ def _to_standard(
     out = pd.concat([out, values], axis=1).reset_index(drop=True)
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return Loaded(
-        out, layout, problems, np.asarray(rows, dtype=int), notes, cmap, headers, excluded
+        out,
+        layout,
+        problems,
+        np.asarray(rows, dtype=int),
+        notes,
+        cmap,
+        headers,
+        excluded,
+        hints,
     )
+
+
+def _scale_warnings(
+    answers: dict[str, np.ndarray], mapping: dict[str, str], name: str, parser: AnswerParser
+) -> list[Problem]:
+    """A warning when every answer fits a narrower common scale (1-4 answers on 1-5)."""
+    column_of = {qid: col for col, qid in mapping.items()}
+    hint = narrower_scale(parser.low, parser.high, {column_of[q]: a for q, a in answers.items()})
+    if hint is None:
+        return []
+    (low, high), columns = hint
+    shown = ", ".join(columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+    return [
+        Problem(
+            name,
+            f"answers use only {low}-{high} of the framework's {parser.low}-{parser.high} scale "
+            f"in {len(columns)} column(s): {shown}. Were they collected on a {low}-{high} "
+            "scale? Then rescale them, or use a framework on that scale",
+        )
+    ]
 
 
 def read_responses(
@@ -1327,6 +1302,8 @@ def load_responses(
     loaded = read_responses(path, framework, columns, **options)
     if loaded.problems:
         raise XmkitError(loaded.problems)
+    for problem in loaded.warnings:
+        warnings.warn(str(problem), UserWarning, stacklevel=2)
     return loaded.data
 
 

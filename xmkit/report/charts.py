@@ -101,7 +101,11 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
             fontweight="bold",
         )
     ax.axvline(framework.gating.below, color="#888888", linestyle=":", linewidth=1)
-    ax.set(xlim=(framework.scale.min, framework.scale.max), xlabel="score (1-5)", ylabel="")
+    ax.set(
+        xlim=(framework.scale.min, framework.scale.max),
+        xlabel=f"score ({framework.scale.range_text})",
+        ylabel="",
+    )
     return fig
 
 
@@ -125,7 +129,9 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
         ax=ax,
     )
     ax.set(
-        xlim=(framework.scale.min, framework.scale.max), xlabel="category score (1-5)", ylabel=""
+        xlim=(framework.scale.min, framework.scale.max),
+        xlabel=f"category score ({framework.scale.range_text})",
+        ylabel="",
     )
     handles, labels = ax.get_legend_handles_labels()
     ax.get_legend().remove()
@@ -155,7 +161,7 @@ def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
         linewidths=1,
         linecolor="white",
         ax=ax,
-        cbar_kws={"label": "score (1-5)"},
+        cbar_kws={"label": f"score ({framework.scale.range_text})"},
     )
     ax.set(xlabel="", ylabel="")
     for tick in ax.get_xticklabels():

@@ -175,8 +175,13 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
 
 
 @PLAIN_TEXT
-def trend_chart(trend_df: pd.DataFrame, by: str = "unit") -> Figure:
-    """Each unit's overall score across waves: rows of ``by``, wave, wave_order and score."""
+def trend_chart(
+    trend_df: pd.DataFrame, by: str = "unit", scale: tuple[int, int] = (1, 5)
+) -> Figure:
+    """Each unit's overall score across waves (rows of ``by``, wave, wave_order and score).
+
+    ``scale`` is the framework's (min, max): the axis spans it.
+    """
     shown = trend_df.dropna(subset=["score"])
     fig, ax = figure_axes(8, 4.2)
     if shown.empty:
@@ -194,6 +199,6 @@ def trend_chart(trend_df: pd.DataFrame, by: str = "unit") -> Figure:
     ax.set_xticks(range(len(waves)))
     ax.set_xticklabels(waves)
     ax.set_xlim(-0.3, len(waves) - 0.7)
-    ax.set(ylim=(1, 5), xlabel="", ylabel="overall score (1-5)")
+    ax.set(ylim=scale, xlabel="", ylabel=f"overall score ({scale[0]}-{scale[1]})")
     ax.legend(title="", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return fig

@@ -90,12 +90,13 @@ def heatmap(ctx: PortfolioContext) -> dict:
     if shown.empty:
         return view
     names = {"overall": "Overall", **{c.id: c.name for c in ctx.framework.categories}}
-    caption = "Overall and category scores of every unit with enough responses (1-5)."
+    span = ctx.framework.scale.range_text
+    caption = f"Overall and category scores of every unit with enough responses ({span})."
     if len(shown) > 2 * HEATMAP_EDGE:
         ranked = shown.sort_values("overall", ascending=False)
         shown = pd.concat([ranked.head(HEATMAP_EDGE), ranked.tail(HEATMAP_EDGE)])
         caption = (
-            f"Overall and category scores (1-5) of the {HEATMAP_EDGE} highest and "
+            f"Overall and category scores ({span}) of the {HEATMAP_EDGE} highest and "
             f"{HEATMAP_EDGE} lowest units by overall score; the ranking below lists all "
             f"{len(ranked)}."
         )
@@ -200,7 +201,8 @@ def trend(ctx: PortfolioContext) -> dict | None:
             ),
         ]
     )
-    fig = evidence_charts.trend_chart(long)
+    scale = ctx.framework.scale
+    fig = evidence_charts.trend_chart(long, scale=(scale.min, scale.max))
     listing = pd.DataFrame(
         {
             "Unit": rows["unit"],

@@ -455,7 +455,7 @@ def categories(ctx: ReportContext) -> dict:
     table = pd.DataFrame(
         {
             "Category": cats["name"],
-            "Score (1-5)": cats["score"].map(num),
+            f"Score ({ctx.framework.scale.range_text})": cats["score"].map(num),
             "Index (0-100)": cats["index"].map(lambda v: f"{v:.0f}"),
             "95% interval": [
                 f"{num(lo)} to {num(hi)}"
@@ -960,6 +960,12 @@ def method(ctx: ReportContext) -> dict:
         f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
     ]
+    if fw.reverse_ids:
+        items.insert(
+            1,
+            f"Reverse-coded questions ({', '.join(fw.reverse_ids)}): an answer a is "
+            f"scored {fw.scale.min} + {fw.scale.max} - a.",
+        )
     return {"title": "Method", "items": items}
 
 
