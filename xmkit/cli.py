@@ -271,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace each warm kernel after N reports, bounding memory (default 50)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another batch is writing to the output folder, wait for it to finish "
+        "(default: stop at once, naming it)",
+    )
     _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
@@ -299,6 +305,8 @@ def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
 def _cmd_validate(args: argparse.Namespace) -> int:
     framework = _framework(args)
     loaded = read_responses(args.file, framework)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if loaded.problems:
         _print_problems(loaded.problems)
         print(f"{args.file}: invalid, {len(loaded.problems)} problem(s)", file=sys.stderr)
@@ -541,6 +549,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         recycle_after=args.recycle_after,
         include_comments=args.include_comments,
+        wait=args.wait,
     )
     for result in results:
         print(result.summary())

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.io.limits import load_yaml
+from xmkit.io.limits import check_input_file, load_yaml, yaml_reason
 
 DEFAULT_FRAMEWORK = "ex_cx_alignment.yaml"
 
@@ -236,12 +236,19 @@ def load_framework(path: str | Path | None = None) -> Framework:
     else:
         path = Path(path)
         name = str(path)
+        if not path.exists():
+            raise XmkitError(f"framework file not found: {path}", file=name)
+        check_input_file(path, "framework file")
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise XmkitError(f"framework file not found: {path}", file=name) from None
-        except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
-            raise XmkitError(f"cannot read the framework file ({exc})", file=name) from None
+        except UnicodeDecodeError as exc:
+            raise XmkitError(
+                f"cannot read the framework file (not UTF-8 text: byte {exc.start})", file=name
+            ) from None
+        except (IsADirectoryError, PermissionError) as exc:
+            raise XmkitError(
+                f"cannot read the framework file ({exc.strerror})", file=name
+            ) from None
     return parse_framework(text, name)
 
 
@@ -253,7 +260,7 @@ def parse_framework(text: str, name: str = "framework") -> Framework:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark else None
-        raise XmkitError(Problem(name, f"not valid YAML: {exc}", row=row)) from None
+        raise XmkitError(Problem(name, f"not valid YAML: {yaml_reason(exc)}", row=row)) from None
     if not isinstance(data, dict):
         raise XmkitError(
             Problem(

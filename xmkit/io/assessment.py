@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xmkit.errors import Problem, XmkitError
+from xmkit.io.limits import check_input_file, load_yaml, yaml_reason
 
 
 class MetricsInput(BaseModel):
@@ -79,12 +80,15 @@ def load_assessment(path: str | Path) -> Assessment:
     path = Path(path)
     if path.is_dir():
         path = path / "assessment.yaml"
+    check_input_file(path, "assessment file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise XmkitError(Problem(str(path), "assessment file not found")) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise XmkitError(Problem(str(path), f"not valid YAML: {exc}")) from None
+    except UnicodeDecodeError as exc:
+        raise XmkitError(Problem(str(path), f"not UTF-8 text (byte {exc.start})")) from None
+    except yaml.YAMLError as exc:
+        raise XmkitError(Problem(str(path), f"not valid YAML: {yaml_reason(exc)}")) from None
     if not isinstance(data, dict):
         raise XmkitError(
             Problem(

@@ -18,6 +18,7 @@ and which make a few hundred bytes expand to billions of nodes ("billion laughs"
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -70,11 +71,32 @@ def check_file_size(path: Path) -> None:
             Problem(
                 str(path),
                 f"the file is larger than {_mb(limit)} ({_mb(size)})",
-                expected="a responses file of at most "
+                expected="a file of at most "
                 f"{_mb(limit)}: split it by business unit, or raise the limit with "
                 "XMKIT_MAX_FILE_MB",
             )
         )
+
+
+def check_input_file(path: Path, what: str = "file") -> None:
+    """Refuse, before opening it, a path that is not a regular file or is above the size limit.
+
+    A device (``/dev/zero``), FIFO or socket would be read until memory runs out or forever,
+    so only its type is looked at (``stat``); nothing of its contents ever reaches a message.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise XmkitError(Problem(str(path), f"{what} not found")) from None
+    except OSError as exc:
+        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc.strerror})")) from None
+    if stat.S_ISDIR(info.st_mode):
+        return  # a folder is named as such by the caller, which may look inside it
+    if not stat.S_ISREG(info.st_mode):
+        raise XmkitError(
+            Problem(str(path), f"the {what} is not a regular file (a device, pipe or socket)")
+        )
+    check_file_size(path)
 
 
 def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
@@ -124,3 +146,13 @@ def load_yaml(text: str) -> object:
                 None, None, "YAML aliases (*name) are not supported", event.start_mark
             )
     return yaml.load(text, Loader=SAFE_LOADER)
+
+
+def yaml_reason(exc: yaml.YAMLError) -> str:
+    """What is wrong with a YAML text, without the excerpt of it that ``str(exc)`` quotes
+    (the file may be anything a user pointed at, ``/etc/shadow`` included)."""
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    context = getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{context + ': ' if context else ''}{problem}{where}"

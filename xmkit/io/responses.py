@@ -29,7 +29,14 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.io.limits import check_file_size, check_rows, check_unpacked_size, max_rows
+from xmkit.io.limits import (
+    check_file_size,
+    check_input_file,
+    check_rows,
+    check_unpacked_size,
+    max_rows,
+)
+from xmkit.io.names import clean_names
 
 META = ("respondent_id", "unit", "role")
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -129,6 +136,8 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
     """The file row of each row of ``data`` (the header is row 1)."""
+    warnings: list[Problem] = field(default_factory=list)
+    """Things changed while reading that do not make the file invalid (names cleaned)."""
 
 
 def _norm(text: object) -> str:
@@ -532,8 +541,7 @@ def read_table(
     a .csv name) are named as such.
     """
     path = Path(path)
-    if not path.exists():
-        raise XmkitError(Problem(str(path), "file not found"))
+    check_input_file(path)
     if path.is_dir():
         raise XmkitError(Problem(str(path), "this is a folder", expected="a CSV or XLSX file"))
     suffix = path.suffix.lower()
@@ -1046,10 +1054,24 @@ def _to_standard(
     out = pd.DataFrame(index=table.index)
     rid_col = meta_cols["respondent_id"]
     out["respondent_id"] = _text(table[rid_col]) if rid_col else [f"r{r}" for r in rows]
+    warnings = []
     for role in ("unit", "role"):
         col = meta_cols[role]
         out[role] = _text(table[col]) if col else ""
         if col:
+            out[role], changed = clean_names(out[role])
+            if changed.any():
+                first = int(rows[changed.to_numpy()][0])
+                warnings.append(
+                    Problem(
+                        name,
+                        f"{int(changed.sum())} {role} name(s) held control, bidirectional or "
+                        f"zero-width characters: control characters removed, the others shown "
+                        f"escaped (first on row {first})",
+                        column=col,
+                        value=out[role].iloc[int(np.argmax(changed.to_numpy()))],
+                    )
+                )
             for r in rows[out[role].eq("").to_numpy()]:
                 problems.append(
                     Problem(
@@ -1115,12 +1137,20 @@ def _to_standard(
     scale = outside.problem(name, parser)
     if scale is not None:
         problems.append(scale)
+    if len(table) and answers and outside.answered == 0:  # all blank or "don't know"
+        problems.append(
+            Problem(
+                name,
+                'no answers to score: every answer is blank or "don\'t know"',
+                expected="at least one answer on the framework's scale",
+            )
+        )
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
     out = pd.concat([out, pd.DataFrame(answers, index=table.index)[qids]], axis=1).reset_index(
         drop=True
     )
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    return Loaded(out, layout, problems, np.asarray(rows, dtype=int))
+    return Loaded(out, layout, problems, np.asarray(rows, dtype=int), warnings)
 
 
 def read_responses(path: str | Path, framework: Framework | None = None) -> Loaded:

@@ -8,6 +8,7 @@ batch prints many reports without starting a browser for each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -49,12 +50,17 @@ def chromium_path() -> str:
 
 
 class PdfPrinter:
-    """A headless Chromium that prints HTML files to A4 PDFs; use as a context manager."""
+    """A headless Chromium that prints HTML files to A4 PDFs; use as a context manager.
+
+    If Chromium dies (killed, out of memory, crashed), the report being printed is printed
+    again on a new one; ``restarts`` counts how often that happened.
+    """
 
     def __init__(self) -> None:
         self._playwright = None
         self._browser = None
         self._page = None
+        self.restarts = 0
 
     def __enter__(self) -> PdfPrinter:
         from playwright.sync_api import sync_playwright
@@ -74,6 +80,17 @@ class PdfPrinter:
         The page is self-contained (styles inlined, charts as data URIs), so its text is set
         on the open page rather than navigated to: a third quicker per report.
         """
+        try:
+            return self._print(html_path, pdf_path)
+        except Exception:
+            if self._browser is not None and self._browser.is_connected():
+                raise
+        self._stop()  # Chromium is gone: a new one prints this report, and the next ones
+        self.__enter__()
+        self.restarts += 1
+        return self._print(html_path, pdf_path)
+
+    def _print(self, html_path: Path, pdf_path: Path) -> Path:
         self._page.set_content(Path(html_path).read_text(encoding="utf-8"), wait_until="load")
         self._page.pdf(
             path=str(pdf_path),
@@ -85,6 +102,15 @@ class PdfPrinter:
             footer_template=FOOTER,
         )
         return pdf_path
+
+    def _stop(self) -> None:
+        """Close the browser and Playwright, whatever state they are in."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = self._page = None
+        for close in (browser.close if browser else None, playwright.stop if playwright else None):
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     def __exit__(
         self,
