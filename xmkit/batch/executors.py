@@ -33,6 +33,7 @@ UNIT_SCRATCH = "xmkit-unit-"
 parent can tell which units a dead worker was rendering."""
 RETRIED = "its worker process died; rendered again on a new worker"
 LOST = "its worker process died twice while rendering it"
+IDLE = "worker processes died three times before rendering anything"
 
 _PRINTER = None
 
@@ -153,7 +154,7 @@ class Processes:
         Items are matched to their unit scratch folders by their ``slug``."""
         deaths: dict[int, int] = {}
         todo = list(range(len(items)))
-        rebuilds = 0
+        idle_breaks = 0  # pools that broke before rendering anything (a worker that cannot start)
         while todo:
             pool = self._start()
             pending: dict[Future, int] = {pool.submit(fn, items[i]): i for i in todo}
@@ -170,16 +171,14 @@ class Processes:
                     yield result, (RETRIED if deaths.get(i) else None)
             if not todo:
                 break
-            rebuilds += 1
             running = self._running_when_broken()
             charged = [i for i in todo if items[i].slug in running]
-            if not charged or rebuilds > len(items) + 2:  # dying before any unit ran
-                charged = todo
+            idle_breaks = 0 if charged else idle_breaks + 1
             for i in charged:
                 deaths[i] = deaths.get(i, 0) + 1
-            for i in [i for i in todo if deaths.get(i, 0) >= 2]:
+            for i in [i for i in todo if deaths.get(i, 0) >= 2 or idle_breaks >= 3]:
                 todo.remove(i)
-                yield lost(items[i], LOST), None
+                yield lost(items[i], LOST if deaths.get(i, 0) >= 2 else IDLE), None
             self._rebuild()
 
     def call(self, fn: Callable, *args: object):

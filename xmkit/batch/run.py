@@ -16,6 +16,7 @@ files are rendered beside each other in a staging folder and replace the earlier
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -417,15 +418,18 @@ class _Options:
     wait: bool = False
 
 
-def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResult:
-    with FolderLock(folder, wait=opts.wait):  # one run per folder, released however it ends
+def _batch_one(src: Source, folder: Path, opts: _Options, executor, locked: set) -> BatchResult:
+    with contextlib.ExitStack() as stack:
+        if folder.resolve() not in locked:  # one run per folder, released however it ends
+            stack.enter_context(FolderLock(folder, wait=opts.wait))
         return _locked_batch(src, folder, opts, executor)
 
 
 def _portfolio_key(src: Source, template: str, min_size: int, results: list) -> str:
     """Changes when anything the portfolio shows changes: data, template, units' outcomes."""
     previous = src.previous.to_csv(index=False) if src.previous is not None else ""
-    outcomes = [(r.unit, r.slug, r.status, r.n, r.outputs) for r in results]
+    rendered = {UNCHANGED: DONE}  # a report rendered earlier is the same report
+    outcomes = [(r.unit, r.slug, rendered.get(r.status, r.status), r.n, r.outputs) for r in results]
     return _digest(
         pd.util.hash_pandas_object(src.data, index=False).to_numpy().tobytes(),
         previous,
@@ -712,7 +716,12 @@ def run_batch(
     )
     restore = _terminate_on_sigterm()
     try:
-        with _executor(opts) as executor:  # workers start up while the sources are read
+        with contextlib.ExitStack() as stack:
+            locked = set()
+            if output_dir is not None:  # a second run stops before starting any worker
+                stack.enter_context(FolderLock(Path(output_dir), wait=opts.wait))
+                locked.add(Path(output_dir).resolve())
+            executor = stack.enter_context(_executor(opts))  # starts while sources are read
             sources = plan_sources(source, client, framework, period, min_group_size)
             results = []
             for src in sources:
@@ -722,7 +731,7 @@ def run_batch(
                     folder = Path(output_dir) / slugify(src.client)
                 else:
                     folder = Path(output_dir)
-                results.append(_batch_one(src, folder, opts, executor))
+                results.append(_batch_one(src, folder, opts, executor, locked))
             return results
     finally:
         restore()
