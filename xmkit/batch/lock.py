@@ -100,8 +100,9 @@ class FolderLock:
             "host": socket.gethostname(),
             "started": dt.datetime.now().isoformat(timespec="seconds"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        with contextlib.suppress(OSError):  # a full disk: the lock holds, unnamed
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
         return self
 
     def __exit__(self, *exc: object) -> None:

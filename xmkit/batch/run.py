@@ -555,7 +555,7 @@ def _locked_batch(src: Source, folder: Path, opts: _Options, executor) -> BatchR
             and intact(folder, before.get("hashes"))
         ):
             portfolio = {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
-            manifest.data["portfolio"] = before
+            manifest.data["portfolio"] = before  # nothing changed: the earlier set stands
         else:
             portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
             manifest.data["portfolio"] = {"key": key, "hashes": hashes(folder, PORTFOLIO)}
@@ -632,39 +632,48 @@ def write_portfolio(
     table = portfolio_table(src, results, framework, min_size)
     staging = Path(tempfile.mkdtemp(prefix=".portfolio-", dir=folder))
     try:
-        write_table(table, staging / "portfolio.csv")
-        write_table(table, staging / "portfolio.xlsx")
-        # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized
-        # for spreadsheets, so the notebook reads a plain copy.
-        plain = staging / "portfolio-input.csv"
-        try:
-            table.to_csv(plain, index=False)
-        except OSError as exc:
-            raise named(exc, plain) from None
-        parameters = {
-            "portfolio": str(plain.resolve()),
-            "client": src.client,
-            "period": src.period,
-            "framework": str(Path(src.framework).resolve()) if src.framework else "",
-            "min_group_size": min_size,
-        }
-        call(
-            render_notebook,
-            template_path("portfolio.ipynb"),
-            parameters,
-            staging,
-            f"EX/CX alignment portfolio: {src.client}",
-            ("html",),
-            "index",
-        )
-        written = {}
+        _render_portfolio(src, table, staging, min_size, call)
         for name in PORTFOLIO:
             os.replace(staging / name, folder / name)
-            written[Path(name).suffix.lstrip(".")] = folder / name
         fsync_folder(folder)
-        return written
+    except OSError as exc:  # name the file as the user knows it, not its staging copy
+        if exc.filename and str(exc.filename).startswith(str(staging)):
+            raise named(exc, folder / Path(exc.filename).name, Path(exc.filename)) from None
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
+
+
+def _render_portfolio(
+    src: Source, table: pd.DataFrame, staging: Path, min_size: int, call: Callable
+) -> None:
+    """The three portfolio files, in ``staging``."""
+    write_table(table, staging / "portfolio.csv")
+    write_table(table, staging / "portfolio.xlsx")
+    # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized for
+    # spreadsheets, so the notebook reads a plain copy.
+    plain = staging / "portfolio-input.csv"
+    try:
+        table.to_csv(plain, index=False)
+    except OSError as exc:
+        raise named(exc, plain) from None
+    parameters = {
+        "portfolio": str(plain.resolve()),
+        "client": src.client,
+        "period": src.period,
+        "framework": str(Path(src.framework).resolve()) if src.framework else "",
+        "min_group_size": min_size,
+    }
+    call(
+        render_notebook,
+        template_path("portfolio.ipynb"),
+        parameters,
+        staging,
+        f"EX/CX alignment portfolio: {src.client}",
+        ("html",),
+        "index",
+    )
 
 
 def _terminate_on_sigterm() -> Callable[[], None]:
