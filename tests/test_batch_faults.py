@@ -61,13 +61,15 @@ def batch_args(csv: Path, out: Path, formats: str = "html", jobs: int = 2) -> li
     return [csv, "--client", CLIENT, "-o", out, "--jobs", jobs, "--format", formats]
 
 
-def wait_for(condition, timeout: float = 180.0, what: str = "") -> None:
+def wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 300.0) -> None:
+    """Wait until ``condition()`` holds while ``proc`` (a batch) is still running."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         if condition():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    args = " ".join(map(str, proc.args))
+    raise AssertionError(f"{what}: not seen (exit {proc.poll()}) in {args}")
 
 
 def finished(proc: subprocess.Popen, base: Path, name: str, timeout: float = 600) -> str:
@@ -112,7 +114,8 @@ def test_sigkill_of_the_batch_leaves_no_process_and_the_next_run_clears_its_left
     try:
         wait_for(
             lambda: pids(marker, r"chromium") and pids(marker, r"ipykernel"),
-            what="the workers' kernels and Chromium to start",
+            proc,
+            "the workers' kernels and Chromium",
         )
         started = processes_mentioning(marker)
         proc.send_signal(signal.SIGKILL)
@@ -150,7 +153,7 @@ def test_sigkilled_worker_still_yields_every_units_report_and_the_summary_says_r
     out = tmp_path / "out"
     env = env_for(tmp_path, "worker")
     proc = start(batch_args(csv, out), tmp_path, "worker", env)
-    wait_for(lambda: done_lines(tmp_path, "worker") or proc.poll() is not None, what="a unit")
+    wait_for(lambda: done_lines(tmp_path, "worker"), proc, "a finished unit")
     workers = pids(env["TMPDIR"], r"multiprocessing\.spawn")
     assert workers, "no worker process found"
     os.kill(workers[0], signal.SIGKILL)
@@ -172,7 +175,7 @@ def test_sigkilled_chromium_is_restarted_and_every_pdf_is_printed(tmp_path, fram
     out = tmp_path / "out"
     env = env_for(tmp_path, "chromium")
     proc = start(batch_args(csv, out, "html,pdf", jobs=1), tmp_path, "chromium", env)
-    wait_for(lambda: done_lines(tmp_path, "chromium") or proc.poll() is not None, what="a unit")
+    wait_for(lambda: done_lines(tmp_path, "chromium"), proc, "a finished unit")
     # the browser's main process: Chromium without --type= (renderers, GPU, zygotes have one)
     browsers = [
         pid
@@ -204,7 +207,7 @@ def test_second_run_on_a_folder_exits_1_naming_the_first_which_completes_unmixed
     second = write_csv(units(3, framework, "Second", seed=4), tmp_path / "second.csv")
     out = tmp_path / "out"
     proc = start(batch_args(first, out), tmp_path, "first")
-    wait_for(lambda: (out / ".xmkit-batch.lock").exists(), what="the first run's lock")
+    wait_for(lambda: (out / ".xmkit-batch.lock").exists(), proc, "the first run's lock")
     began = time.monotonic()
     refused = subprocess.run(
         xmkit_cmd("batch", *batch_args(second, out)),

@@ -17,7 +17,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.io.limits import check_input_file, load_yaml, yaml_reason
+from xmkit.io.limits import (
+    check_input_file,
+    check_known_keys,
+    load_yaml,
+    unknown_keys_problem,
+    yaml_reason,
+)
 
 DEFAULT_FRAMEWORK = "ex_cx_alignment.yaml"
 
@@ -241,10 +247,8 @@ def load_framework(path: str | Path | None = None) -> Framework:
         check_input_file(path, "framework file")
         try:
             text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise XmkitError(
-                f"cannot read the framework file (not UTF-8 text: byte {exc.start})", file=name
-            ) from None
+        except UnicodeDecodeError as exc:  # names the byte, quotes nothing of the file
+            raise XmkitError(f"cannot read the framework file ({exc})", file=name) from None
         except (IsADirectoryError, PermissionError) as exc:
             raise XmkitError(
                 f"cannot read the framework file ({exc.strerror})", file=name
@@ -261,23 +265,24 @@ def parse_framework(text: str, name: str = "framework") -> Framework:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark else None
         raise XmkitError(Problem(name, f"not valid YAML: {yaml_reason(exc)}", row=row)) from None
+    expected = "keys id, name, version, scale, stages, categories, ..."
     if not isinstance(data, dict):
-        raise XmkitError(
-            Problem(
-                name,
-                "a framework must be a YAML mapping",
-                expected="keys id, name, version, scale, stages, categories, ...",
-            )
-        )
+        raise XmkitError(Problem(name, "a framework must be a YAML mapping", expected=expected))
+    check_known_keys(data, set(Framework.model_fields), name, "a framework", expected)
     try:
         return Framework.model_validate(data)
     except ValidationError as exc:
+        errors = exc.errors()
+        unknown = [_nice_path(data, e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
         problems = [
             Problem(
                 name,
                 f"{_nice_path(data, err['loc'])}: {err['msg']}",
                 value=None if err["type"] == "missing" else repr(err.get("input"))[:80],
             )
-            for err in exc.errors()
+            for err in errors
+            if err["type"] != "extra_forbidden"
         ]
+        if unknown:
+            problems.append(unknown_keys_problem(name, unknown))
         raise XmkitError(problems) from None

@@ -8,7 +8,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.io.limits import check_input_file, load_yaml, yaml_reason
+from xmkit.io.limits import (
+    check_input_file,
+    check_known_keys,
+    load_yaml,
+    unknown_keys_problem,
+    yaml_reason,
+)
 
 
 class MetricsInput(BaseModel):
@@ -86,7 +92,7 @@ def load_assessment(path: str | Path) -> Assessment:
     except FileNotFoundError:
         raise XmkitError(Problem(str(path), "assessment file not found")) from None
     except UnicodeDecodeError as exc:
-        raise XmkitError(Problem(str(path), f"not UTF-8 text (byte {exc.start})")) from None
+        raise XmkitError(Problem(str(path), f"cannot read the file ({exc})")) from None
     except yaml.YAMLError as exc:
         raise XmkitError(Problem(str(path), f"not valid YAML: {yaml_reason(exc)}")) from None
     if not isinstance(data, dict):
@@ -97,15 +103,21 @@ def load_assessment(path: str | Path) -> Assessment:
                 expected="keys client, period, responses, min_group_size",
             )
         )
+    expected = "keys client, period, responses, min_group_size"
+    check_known_keys(data, set(Assessment.model_fields), str(path), "an assessment", expected)
     try:
         assessment = Assessment.model_validate({**data, "folder": path.parent})
     except ValidationError as exc:
-        raise XmkitError(
-            [
-                Problem(str(path), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-                for e in exc.errors()
-            ]
-        ) from None
+        errors = exc.errors()
+        unknown = [".".join(map(str, e["loc"])) for e in errors if e["type"] == "extra_forbidden"]
+        problems = [
+            Problem(str(path), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+            for e in errors
+            if e["type"] != "extra_forbidden"
+        ]
+        if unknown:
+            problems.append(unknown_keys_problem(str(path), unknown))
+        raise XmkitError(problems) from None
     _check_inputs(assessment, path)
     return assessment
 

@@ -156,3 +156,22 @@ def yaml_reason(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
     return f"{context + ': ' if context else ''}{problem}{where}"
+
+
+def check_known_keys(data: dict, known: set[str], name: str, what: str, expected: str) -> None:
+    """Refuse a mapping none of whose top-level keys is one of ``known``: a file that is not
+    a ``what`` at all (``/etc/shadow`` parses as a mapping of its lines), reported without
+    quoting any of it."""
+    if not {str(key) for key in data} & known:
+        raise XmkitError(
+            Problem(
+                name, f"this is not {what}: none of its keys is one xmkit knows", expected=expected
+            )
+        )
+
+
+def unknown_keys_problem(name: str, keys: list[str]) -> Problem:
+    """One problem for every unknown key, naming only the first (a file of secrets with one
+    right key would otherwise be printed key by key)."""
+    more = f" (and {len(keys) - 1} more unknown keys)" if len(keys) > 1 else ""
+    return Problem(name, f"{keys[0][:60]}: Extra inputs are not permitted{more}")
