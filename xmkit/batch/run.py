@@ -35,7 +35,7 @@ import pandas as pd
 
 from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
 from xmkit.batch.lock import FolderLock
-from xmkit.batch.manifest import MANIFEST, Manifest, hashes, intact, read_manifest
+from xmkit.batch.manifest import Manifest, hashes, intact, read_manifest
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.assessment import load_assessment
@@ -464,7 +464,12 @@ def _locked_batch(src: Source, folder: Path, opts: _Options, executor) -> BatchR
             f"removed {removed} temporary file(s) left by an interrupted run in {folder}",
             file=sys.stderr,
         )
-    previous_manifest = read_manifest(folder) if (folder / MANIFEST).exists() else {}
+    try:
+        previous_manifest = read_manifest(folder)
+    except XmkitError:
+        if opts.resume:
+            raise
+        previous_manifest = {}  # a fresh run replaces a corrupt manifest
     earlier = previous_manifest.get("units", {}) if opts.resume else {}
     template = template_hash(src.framework)
     units = (
