@@ -25,7 +25,6 @@ import signal
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -273,25 +272,25 @@ def _assessment_source(folder: Path, client: str | None) -> Source:
 def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     """A distinct folder name per unit, whatever the names.
 
-    A name whose plain slug no other name shares keeps it; the others get a slug with a hash
-    of the name, never one that another unit has: a crafted name cannot take the folder of
-    another unit, whichever comes first.
+    The first of names that slug alike (in sorted order) keeps the plain slug; the others get
+    one with a hash of the name, lengthened until it is no other name's plain slug either, so
+    a crafted name cannot take the folder of another unit, whichever comes first.
     """
     names = sorted(set(names), key=str)
     plain = {name: slugify(name) for name in names}
-    count = Counter(plain.values())
-    taken = {slug for slug in plain.values() if count[slug] == 1 and slug != "index"}
+    reserved = set(plain.values())
     slugs: dict[str, str] = {}
+    used: set[str] = set()
     for name in names:
         slug = plain[name]
-        if slug not in taken:
+        if slug in used or slug == "index":
             digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
             size = 6
             slug = slugify(f"{name} {digest[:size]}")
-            while slug in taken:
+            while slug in used or slug in reserved:
                 size += 1
                 slug = slugify(f"{name} {digest[:size]}" if size <= 64 else f"{name} {size}")
-            taken.add(slug)
+        used.add(slug)
         slugs[name] = slug
     return slugs
 
@@ -304,9 +303,9 @@ def render_unit(job: UnitJob) -> UnitResult:
     start = time.perf_counter()
     result = UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash)
     scratch = Path(tempfile.mkdtemp(prefix=f"{UNIT_SCRATCH}{job.slug}."))
-    printer = worker_printer() if "pdf" in job.formats else None
-    restarts = printer.restarts if printer is not None else 0
     try:
+        printer = worker_printer() if "pdf" in job.formats else None
+        restarts = printer.restarts if printer is not None else 0
         responses = scratch / "responses.csv"
         responses.write_text(job.csv, encoding="utf-8")
         parameters = report_parameters(

@@ -67,11 +67,17 @@ class PdfPrinter:
 
         executable = chromium_path()
         self._playwright = sync_playwright().start()
-        self._browser = self._playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
-        self._page = self._browser.new_page()
-        self._page.emulate_media(media="print")
+        try:
+            self._browser = self._playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
+            self._page = self._browser.new_page()
+            self._page.emulate_media(media="print")
+        except BaseException:
+            # A Playwright left running makes every later start in this thread fail ("Sync
+            # API inside the asyncio loop"): stop it, so the next PDF can start afresh.
+            self._stop()
+            raise
         return self
 
     def print(self, html_path: Path, pdf_path: Path) -> Path:
