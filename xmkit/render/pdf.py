@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+LAUNCH_MS = 120_000
+"""How long Chromium may take to start: Playwright's 30 s is too short on a busy machine."""
 FOOTER = (
     '<div style="font-size:8px;width:100%;text-align:center;color:#666;">'
     'page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
@@ -69,7 +71,7 @@ class PdfPrinter:
         self._playwright = sync_playwright().start()
         try:
             self._browser = self._playwright.chromium.launch(
-                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True, timeout=LAUNCH_MS
             )
             self._page = self._browser.new_page()
             self._page.emulate_media(media="print")
