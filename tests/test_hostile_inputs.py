@@ -30,7 +30,7 @@ ESC = "\x1b[31m"
 HOSTILE = {
     "Ops" + ESC + "Red": "Ops[31mRed",
     "Line\nBreak\r\n[3/3] done forged": "Line Break [3/3] done forged",
-    "Bell\x07\x00Nul\x7f\x9b": "BellNul",
+    "Bell\x07\x01Soh\x7f\x9b": "BellSoh",
     "Evil\u202eexe.pdf": "Evil<U+202E>exe.pdf",
     "Zero\u200bWidth\ufeff": "Zero<U+200B>Width<U+FEFF>",
 }
