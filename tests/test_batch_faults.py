@@ -146,6 +146,7 @@ def test_sigkill_of_the_batch_leaves_no_process_and_the_next_run_clears_its_left
     assert scratch, "the killed run had a scratch folder (else this test proves nothing)"
 
     # the next run takes over the dead run's lock and removes its scratch folder
+    assert (out / ".xmkit-batch.lock").is_file(), "a SIGKILLed run cannot remove its lock file"
     resumed = subprocess.run(
         xmkit_cmd("batch", *batch_args(csv, out, "html"), "--resume"),
         capture_output=True,
