@@ -71,6 +71,7 @@ class FolderLock:
         self.path = folder / LOCK_NAME
         self.wait = wait
         self.fd: int | None = None
+        self.created = False
 
     def holder(self) -> str:
         """Who holds the lock, as recorded in the file by that run."""
@@ -81,6 +82,7 @@ class FolderLock:
             return "a run that is still starting"
 
     def __enter__(self) -> FolderLock:
+        self.created = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = _open_locked(self.path, wait=False)
         if fd is None and self.wait:
@@ -111,6 +113,9 @@ class FolderLock:
                 self.path.unlink()  # while still locked: a waiting run then re-opens the path
             os.close(self.fd)
             self.fd = None
+            if self.created:  # a run that wrote nothing (bad input) leaves no empty folder
+                with contextlib.suppress(OSError):
+                    self.path.parent.rmdir()
 
 
 def scratch_folder() -> tuple[Path, int]:
