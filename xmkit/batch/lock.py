@@ -48,6 +48,7 @@ def _open_locked(path: Path, wait: bool) -> int | None:
     the file that was locked.
     """
     while True:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the holder may have removed it
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         if not _try_flock(fd, wait):
             os.close(fd)
