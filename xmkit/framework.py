@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from xmkit.errors import Problem, XmkitError
-from xmkit.io.limits import parse_yaml, read_yaml_text
+from xmkit.io.limits import check_known_keys, parse_yaml, read_yaml_text, unknown_keys_problem
 
 DEFAULT_FRAMEWORK = "ex_cx_alignment.yaml"
 
@@ -420,14 +420,10 @@ def load_framework(path: str | Path | None = None) -> Framework:
 def parse_framework(text: str, name: str = "framework") -> Framework:
     """Parse and validate framework YAML text; cached, since a Framework is immutable."""
     data = parse_yaml(text, name)  # safe tags only, and no alias bombs
+    expected = "keys id, name, version, scale, stages, categories, ..."
     if not isinstance(data, dict):
-        raise XmkitError(
-            Problem(
-                name,
-                "a framework must be a YAML mapping",
-                expected="keys id, name, version, scale, stages, categories, ...",
-            )
-        )
+        raise XmkitError(Problem(name, "a framework must be a YAML mapping", expected=expected))
+    check_known_keys(data, set(Framework.model_fields), name, "a framework", expected)
     scale = data.get("scale")
     low, high = (scale.get("min", 1), scale.get("max", 5)) if isinstance(scale, dict) else (1, 5)
     valid = isinstance(low, int) and isinstance(high, int) and low in (0, 1) and 3 <= high <= 10
@@ -435,12 +431,17 @@ def parse_framework(text: str, name: str = "framework") -> Framework:
     try:
         return Framework.model_validate(data, context=context)
     except ValidationError as exc:
+        errors = exc.errors()
+        unknown = [_nice_path(data, e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
         problems = [
             Problem(
                 name,
                 f"{_nice_path(data, err['loc'])}: {err['msg']}",
                 value=None if err["type"] == "missing" else repr(err.get("input"))[:80],
             )
-            for err in exc.errors()
+            for err in errors
+            if err["type"] != "extra_forbidden"
         ]
+        if unknown:
+            problems.append(unknown_keys_problem(name, unknown))
         raise XmkitError(problems) from None

@@ -190,6 +190,12 @@ class Options(BaseModel):
         "skip units whose input, template and outputs are unchanged since the last run",
         "batch",
     )
+    wait: bool = _opt(
+        False,
+        "if another batch is writing to the output folder, wait for it to finish (default: "
+        "stop at once, naming it)",
+        "batch",
+    )
     executor: Literal["local", "dask"] = _opt(
         "local", "local processes, or a Dask distributed cluster", "batch"
     )

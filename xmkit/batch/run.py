@@ -8,16 +8,17 @@ portfolio (``index.html``, ``portfolio.csv``, ``portfolio.xlsx``).
 Guarantees: a unit that fails (bad data, kernel death, timeout) does not stop the others;
 every file is written to a temporary name and renamed, so an interrupted run leaves no
 half-written output; ``resume=True`` skips units whose input, template and outputs are
-unchanged, and removes what an interrupted run left behind.
+unchanged (outputs checked against the hashes in the manifest), and removes what an
+interrupted run left behind. One run at a time writes to a folder (:mod:`xmkit.batch.lock`);
+workers, kernels and browsers end with the run (:mod:`xmkit.batch.executors`); the portfolio
+files are rendered beside each other in a staging folder and replace the earlier set together.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import signal
@@ -25,25 +26,29 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
 
 from xmkit.analysis.score import score
+from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
+from xmkit.batch.lock import FolderLock
+from xmkit.batch.manifest import Manifest, hashes, intact, read_manifest
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.io.iorw import atomic_write_bytes, write_table
+from xmkit.io.iorw import fsync_folder, named, write_table
+from xmkit.io.names import clean_name
 from xmkit.io.paths import slugify
 from xmkit.io.responses import read_responses
 from xmkit.options import Options, resolve
-from xmkit.render.engine import pool
 from xmkit.render.execute import render_notebook, report_parameters, template_path
-from xmkit.startup import skip_slow_imports
 
-MANIFEST = "manifest.json"
+__all__ = ["BatchResult", "UnitJob", "UnitResult", "portfolio_table", "run_batch", "unique_slugs"]
+
+DEFAULT_RECYCLE_AFTER = 50  # as xmkit.render.engine, which is too heavy to import here
+PORTFOLIO = ("index.html", "portfolio.csv", "portfolio.xlsx")
 DONE, UNCHANGED, SKIPPED, FAILED = "done", "unchanged", "skipped", "failed"
 RESPONSE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 
@@ -76,6 +81,10 @@ class UnitResult:
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    hashes: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of each output, checked by ``--resume``."""
+    retried: str | None = None
+    """Why the unit (or its PDF) was rendered a second time, if it was."""
 
 
 @dataclass
@@ -85,6 +94,8 @@ class BatchResult:
     units: list[UnitResult]
     elapsed: float
     portfolio: dict[str, Path]
+    removed: list[str] = field(default_factory=list)
+    """Units of an earlier run no longer in the data, whose reports were removed."""
 
     def count(self, *statuses: str) -> int:
         return sum(u.status in statuses for u in self.units)
@@ -99,8 +110,13 @@ class BatchResult:
             f"{self.count(SKIPPED)} skipped (below the minimum group size), "
             f"{self.count(FAILED)} failed, in {self.elapsed:.1f} s -> {self.folder}"
         )
+        for unit in self.units:
+            if unit.retried:
+                text += f"\n  retried: {unit.unit}: {unit.retried}"
         for unit in self.failed:
             text += f"\n  failed: {unit.unit}: {unit.error}"
+        for unit in self.removed:
+            text += f"\n  removed: {unit}: no longer in the data"
         return text
 
 
@@ -205,7 +221,7 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
         for file in files:
             loaded = read_responses(file, fw, **(opts.reading or {}))
             if loaded.problems or loaded.data.empty:
-                failed[file.stem] = "; ".join(str(p) for p in loaded.problems[:5])
+                failed[clean_name(file.stem)] = "; ".join(str(p) for p in loaded.problems[:5])
             else:
                 frames.append(loaded.data)
         data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -219,7 +235,7 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
                 expected="--client NAME, or an assessment folder",
             )
         )
-    return [Source(opts, data, failed, _previous(opts, fw))]
+    return [Source(_clean_client(opts), data, failed, _previous(opts, fw))]
 
 
 def _previous(opts: Options, framework: Framework) -> pd.DataFrame | None:
@@ -236,17 +252,35 @@ def _assessment_source(folder: Path, given: Mapping[str, object]) -> Source:
     responses, opts = resolve(folder, given)
     fw = load_framework(opts.framework)
     data, failed = _read_source(responses, fw, opts.reading)
-    return Source(opts, data, failed, _previous(opts, fw))
+    return Source(_clean_client(opts), data, failed, _previous(opts, fw))
+
+
+def _clean_client(opts: Options) -> Options:
+    """The client name as shown everywhere: control characters removed (xmkit.io.names)."""
+    return opts.model_copy(update={"client": clean_name(opts.client)}) if opts.client else opts
 
 
 def unique_slugs(names: Iterable[str]) -> dict[str, str]:
-    """A distinct folder name per unit, even when two names slug alike."""
+    """A distinct folder name per unit, whatever the names.
+
+    The first of names that slug alike (in sorted order) keeps the plain slug; the others get
+    one with a hash of the name, lengthened until it is no other name's plain slug either, so
+    a crafted name cannot take the folder of another unit, whichever comes first.
+    """
+    names = sorted(set(names), key=str)
+    plain = {name: slugify(name) for name in names}
+    reserved = set(plain.values())
     slugs: dict[str, str] = {}
     used: set[str] = set()
-    for name in sorted(set(names), key=str):
-        slug = slugify(name)
+    for name in names:
+        slug = plain[name]
         if slug in used or slug == "index":
-            slug = slugify(f"{name} {hashlib.sha256(name.encode()).hexdigest()[:6]}")
+            digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+            size = 6
+            slug = slugify(f"{name} {digest[:size]}")
+            while slug in used or slug in reserved:
+                size += 1
+                slug = slugify(f"{name} {digest[:size]}" if size <= 64 else f"{name} {size}")
         used.add(slug)
         slugs[name] = slug
     return slugs
@@ -259,9 +293,11 @@ def render_unit(job: UnitJob) -> UnitResult:
     """Render one unit's report; never raises: a failure becomes the result's ``error``."""
     start = time.perf_counter()
     result = UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash)
-    scratch = Path(tempfile.mkdtemp(prefix="xmkit-unit-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{UNIT_SCRATCH}{job.slug}."))
     formats = job.options.formats
     try:
+        printer = worker_printer() if "pdf" in formats else None
+        restarts = printer.restarts if printer is not None else 0
         responses = scratch / "responses.csv"
         responses.write_text(job.csv, encoding="utf-8")
         written = render_notebook(
@@ -270,13 +306,18 @@ def render_unit(job: UnitJob) -> UnitResult:
             Path(job.folder),
             f"EX/CX alignment: {job.options.client} - {job.unit}",
             formats,
-            printer=_worker_printer() if "pdf" in formats else None,
+            printer=printer,
             timeout=job.options.timeout,
         )
         result.status = DONE
         result.outputs = [str(Path(job.slug) / p.name) for p in written.values()]
+        result.hashes = hashes(Path(job.folder).parent, result.outputs)
+        if printer is not None and printer.restarts > restarts:
+            result.retried = "Chromium died; the PDF was printed on a new one"
     except XmkitError as exc:
         result.error = str(exc)
+    except OSError as exc:  # a full disk, a read-only folder: name the file
+        result.error = f"{exc.strerror or exc}: {exc.filename or job.folder}"
     except Exception as exc:  # kernel death, timeout, browser crash: isolate the unit
         result.error = (
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
@@ -287,158 +328,15 @@ def render_unit(job: UnitJob) -> UnitResult:
     return result
 
 
-_PRINTER = None
-
-
-def _at_worker_exit(callback: Callable[[], None]) -> None:
-    """Run ``callback`` once when this process ends: multiprocessing workers skip ``atexit``,
-    so register it both ways (a pool worker runs multiprocessing's finalizers instead)."""
-    import atexit
-    from multiprocessing.util import Finalize
-
-    done = []
-
-    def once() -> None:
-        if not done:
-            done.append(True)
-            callback()
-
-    atexit.register(once)
-    Finalize(None, once, exitpriority=10)
-
-
-def _worker_printer():
-    """One Chromium per worker process, reused for every PDF it prints."""
-    global _PRINTER
-    if _PRINTER is None:
-        from xmkit.render.pdf import PdfPrinter
-
-        _PRINTER = PdfPrinter().__enter__()
-        _at_worker_exit(lambda: _PRINTER.__exit__(None, None, None))
-    return _PRINTER
-
-
-def _start_printer() -> None:
-    """Start this worker's Chromium early. If it cannot start, nothing is lost: each unit's
-    PDF asks for it again and reports why in that unit's error."""
-    with contextlib.suppress(Exception):
-        _worker_printer()
-
-
-# ---- executors ----------------------------------------------------------------------------
-
-
-def _worker_init(recycle_after: int, scratch: str, pdf: bool) -> None:
-    """Prepare a worker: Ctrl-C is the parent's to handle; every temporary file (unit data,
-    kernel sockets and connection files) goes under the run's scratch folder, which the parent
-    removes however the run ends; the warm kernel starts straight away, and Chromium (for PDF)
-    while the kernel imports."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["TMPDIR"] = scratch
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(scratch) / "runtime")
-    tempfile.tempdir = scratch
-    skip_slow_imports()
-    kernels = pool(recycle_after)
-    _at_worker_exit(kernels.close)
-    kernels.prestart(_start_printer if pdf else None)
-
-
-def _ready() -> None:
-    """A task that does nothing: submitting it makes the pool start a worker."""
-
-
-class _Processes:
-    """Local worker processes, each with its own warm kernel and Chromium.
-
-    The parent never runs a kernel itself, so its SIGTERM/Ctrl-C handling stays reliable
-    (nbclient replaces signal handlers while it executes). On interruption the parent kills
-    the workers (their kernels exit with them) and removes the run's scratch folder.
-    """
-
-    def __init__(self, n: int, recycle_after: int, pdf: bool) -> None:
-        self.scratch = tempfile.mkdtemp(prefix="xmkit-run-")
-        context = multiprocessing.get_context("spawn")  # no inherited threads, locks, handlers
-        self.pool = ProcessPoolExecutor(
-            max_workers=n,
-            mp_context=context,
-            initializer=_worker_init,
-            initargs=(recycle_after, self.scratch, pdf),
-        )
-        for _ in range(n):  # each start-up (process, kernel, imports) runs while the parent plans
-            self.pool.submit(_ready)
-
-    def __enter__(self) -> _Processes:
-        return self
-
-    def results(self, fn: Callable, items: list) -> Iterator:
-        pending: set[Future] = {self.pool.submit(fn, item) for item in items}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-
-    def call(self, fn: Callable, *args: object):
-        return self.pool.submit(fn, *args).result()
-
-    def __exit__(self, exc_type: type | None, *exc: object) -> None:
-        try:
-            if exc_type is None:
-                self.pool.shutdown(wait=True)
-                return
-            workers = list((self.pool._processes or {}).values())
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers:
-                if process.is_alive():
-                    process.kill()
-            for process in workers:
-                process.join(timeout=10)
-        finally:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-
-
-class _Dask:
-    """A Dask cluster: the given scheduler, or a local cluster of ``n`` workers."""
-
-    def __init__(self, scheduler: str | None, n: int) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise XmkitError(
-                Problem(
-                    "--executor dask", "Dask is not installed", expected="pip install 'xmkit[dask]'"
-                )
-            ) from None
-        self.cluster = None
-        if scheduler:
-            self.client = Client(scheduler)
-        else:
-            self.cluster = LocalCluster(
-                n_workers=max(n, 1), threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            self.client = Client(self.cluster)
-
-    def __enter__(self) -> _Dask:
-        return self
-
-    def results(self, fn: Callable, items: list) -> Iterator:
-        from distributed import as_completed
-
-        for future in as_completed(self.client.map(fn, items, pure=False)):
-            yield future.result()
-
-    def call(self, fn: Callable, *args: object):
-        return self.client.submit(fn, *args, pure=False).result()
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+def _lost(job: UnitJob, reason: str) -> UnitResult:
+    return UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash, error=reason)
 
 
 def _executor(opts: Options):
     if opts.executor == "dask":
-        return _Dask(opts.scheduler, opts.jobs)
-    return _Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats)
+        return Dask(opts.scheduler, opts.jobs)
+    # --resume starts workers only if a unit needs rendering: nothing to do takes no time
+    return Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats, start=not opts.resume)
 
 
 def _clean_leftovers(folder: Path) -> int:
@@ -447,70 +345,13 @@ def _clean_leftovers(folder: Path) -> int:
     if not folder.exists():
         return 0
     for path in sorted(folder.rglob(".*"), key=lambda p: len(p.parts), reverse=True):
-        if path.name.startswith(".render-") and path.is_dir():
+        if path.name.startswith((".render-", ".portfolio-")) and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
         elif path.name.endswith(".tmp") and path.is_file():
             path.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def read_manifest(folder: Path) -> dict:
-    """The manifest of an earlier run (empty if none); a corrupt one is an error, not ignored."""
-    path = folder / MANIFEST
-    if not path.exists():
-        return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("units"), dict):
-            raise ValueError("no 'units' mapping")
-        return manifest
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise XmkitError(
-            Problem(
-                str(path),
-                f"the manifest of the earlier run is corrupt ({exc})",
-                expected="a manifest.json written by xmkit batch; delete it to "
-                "render every unit again",
-            )
-        ) from None
-
-
-class _Manifest:
-    """``manifest.json``, rewritten atomically as units finish.
-
-    Rewriting it after every unit made a 1,000-unit batch quadratic (the whole file each
-    time), so it is rewritten at most every ``every`` seconds, and whenever the run ends or is
-    interrupted. A process killed outright loses at most that second of outcomes: those units
-    are rendered again by ``--resume``.
-    """
-
-    every = 1.0
-
-    def __init__(self, folder: Path, client: str, template: str, units: dict) -> None:
-        self.path = folder / MANIFEST
-        self.data = {
-            "xmkit": version("xmkit"),
-            "client": client,
-            "template_hash": template,
-            "started": dt.datetime.now().isoformat(timespec="seconds"),
-            "finished": None,
-            "units": units,
-        }
-        self.saved = 0.0
-
-    def record(self, result: UnitResult) -> None:
-        self.data["units"][result.unit] = asdict(result)
-        if time.monotonic() - self.saved >= self.every:
-            self.save()
-
-    def save(self, finished: bool = False) -> None:
-        if finished:
-            self.data["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-        text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str)
-        atomic_write_bytes(self.path, text.encode("utf-8"))
-        self.saved = time.monotonic()
 
 
 def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
@@ -552,18 +393,60 @@ def _evidence_digest(opts: Options) -> str:
     return _digest(*(Path(f).read_bytes() for f in (opts.metrics, opts.previous) if f))
 
 
-def _batch_one(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
+def _batch_one(src: Source, folder: Path, quiet: bool, executor, locked: set) -> BatchResult:
+    with contextlib.ExitStack() as stack:
+        if folder.resolve() not in locked:  # one run per folder, released however it ends
+            stack.enter_context(FolderLock(folder, wait=src.options.wait))
+        return _locked_batch(src, folder, quiet, executor)
+
+
+def _portfolio_key(src: Source, template: str, min_size: int, results: list) -> str:
+    """Changes when anything the portfolio shows changes: data, template, units' outcomes."""
+    previous = src.previous.to_csv(index=False) if src.previous is not None else ""
+    rendered = {UNCHANGED: DONE}  # a report rendered earlier is the same report
+    outcomes = [(r.unit, r.slug, rendered.get(r.status, r.status), r.n, r.outputs) for r in results]
+    return _digest(
+        pd.util.hash_pandas_object(src.data, index=False).to_numpy().tobytes(),
+        previous,
+        template,
+        json.dumps([src.client, src.period, min_size, outcomes], default=str),
+    )
+
+
+def _remove_departed(folder: Path, earlier: dict, slugs: dict[str, str]) -> list[str]:
+    """Remove the reports of units of the earlier run that are no longer in the data (only
+    the folders that run recorded, and never one a current unit uses)."""
+    removed = []
+    used = set(slugs.values())
+    for unit, entry in earlier.items():
+        if unit in slugs or not isinstance(entry, dict):
+            continue
+        slug = entry.get("slug")
+        if not entry.get("outputs"):
+            continue  # skipped or failed: it had no report
+        if isinstance(slug, str) and slug not in used and slug == slugify(slug):
+            shutil.rmtree(folder / slug, ignore_errors=True)
+        removed.append(unit)
+    return sorted(removed, key=str)
+
+
+def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
     start = time.perf_counter()
     opts = src.options
     framework = load_framework(opts.framework)
     min_size = opts.min_size(framework.thresholds.min_group_size)
-    folder.mkdir(parents=True, exist_ok=True)
     if (removed := _clean_leftovers(folder)) and not quiet:
         print(
             f"removed {removed} temporary file(s) left by an interrupted run in {folder}",
             file=sys.stderr,
         )
-    earlier = read_manifest(folder).get("units", {}) if opts.resume else {}
+    try:
+        previous_manifest = read_manifest(folder)
+    except XmkitError:
+        if opts.resume:
+            raise
+        previous_manifest = {}  # a fresh run replaces a corrupt manifest
+    earlier = previous_manifest.get("units", {}) if opts.resume else {}
     template = template_hash(opts.framework)
     units = (
         sorted(set(src.data["unit"]) | set(src.failed), key=str)
@@ -572,7 +455,7 @@ def _batch_one(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
     )
     slugs = unique_slugs(units)
     sizes = src.data.groupby("unit").size() if len(src.data) else pd.Series(dtype=int)
-    manifest = _Manifest(folder, src.client, template, {})
+    manifest = Manifest(folder, src.client, template, {})
     results: list[UnitResult] = []
     jobs: list[UnitJob] = []
     by_unit = dict(iter(src.data.groupby("unit", sort=False))) if len(src.data) else {}
@@ -595,20 +478,29 @@ def _batch_one(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
         if (
             opts.resume
             and before.get("status") in {DONE, UNCHANGED}
+            and before.get("slug") == slugs[unit]
             and before.get("input_hash") == input_hash
             and before.get("template_hash") == template
-            and before.get("outputs")
-            and all((folder / o).exists() for o in before["outputs"])
+            and intact(folder, before.get("hashes"))
         ):
             results.append(
-                UnitResult(unit, slugs[unit], UNCHANGED, n, input_hash, template, before["outputs"])
+                UnitResult(
+                    unit,
+                    slugs[unit],
+                    UNCHANGED,
+                    n,
+                    input_hash,
+                    template,
+                    before["outputs"],
+                    hashes=before["hashes"],
+                )
             )
             continue
         unit_options = opts.model_copy(update={"unit": unit, "min_group_size": min_size})
         jobs.append(UnitJob(slugs[unit], str(folder / slugs[unit]), csv, unit_options, input_hash))
+    departed = _remove_departed(folder, previous_manifest.get("units", {}), slugs)
     for result in results:
         manifest.record(result)
-    manifest.save()
     if not quiet:
         counts = {s: sum(r.status == s for r in results) for s in (UNCHANGED, SKIPPED, FAILED)}
         print(
@@ -621,18 +513,32 @@ def _batch_one(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
     tick = _progress(len(jobs), quiet)
     sizes_by_unit = {job.unit: int(sizes.get(job.unit, 0)) for job in jobs}
     try:
-        for result in executor.results(render_unit, jobs):
+        manifest.save()
+        for result, retried in executor.results(render_unit, jobs, _lost):
             result.n = sizes_by_unit.get(result.unit, 0)
             result.template_hash = template
+            result.retried = retried or result.retried
             manifest.record(result)
             results.append(result)
             tick(result)
         results.sort(key=lambda r: str(r.unit))
-        portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
+        key = _portfolio_key(src, template, min_size, results)
+        before = previous_manifest.get("portfolio") or {}
+        if (
+            opts.resume
+            and not jobs
+            and before.get("key") == key
+            and intact(folder, before.get("hashes"))
+        ):
+            portfolio = {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
+            manifest.data["portfolio"] = before  # nothing changed: the earlier set stands
+        else:
+            portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
+            manifest.data["portfolio"] = {"key": key, "hashes": hashes(folder, PORTFOLIO)}
     except BaseException as exc:  # interrupted: what finished goes in the manifest; drop the rest
-        manifest.save()
         _clean_leftovers(folder)
-        if isinstance(exc, KeyboardInterrupt) and not opts.quiet:
+        manifest.save()
+        if isinstance(exc, KeyboardInterrupt) and not quiet:
             done = sum(r.status == DONE for r in results)
             print(
                 f"interrupted: {done} of {len(jobs)} unit report(s) finished, "
@@ -642,13 +548,15 @@ def _batch_one(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
             )
         raise
     manifest.save(finished=True)
-    return BatchResult(src.client, folder, results, time.perf_counter() - start, portfolio)
+    elapsed = time.perf_counter() - start
+    return BatchResult(src.client, folder, results, elapsed, portfolio, departed)
 
 
 def portfolio_table(
     src: Source, results: list[UnitResult], framework: Framework, min_size: int
 ) -> pd.DataFrame:
     """One row per unit: status, respondents, overall/category/practice scores, stage, report."""
+
     status = {r.unit: r for r in results}
     base = pd.DataFrame({"unit": [r.unit for r in results]})
     if len(src.data):
@@ -699,16 +607,40 @@ def write_portfolio(
     min_size: int,
     call: Callable = lambda fn, *args: fn(*args),
 ) -> dict[str, Path]:
-    """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client."""
+    """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client.
+
+    All three are written into a staging folder first and renamed into ``folder`` only when
+    all three exist, so a failure (a full disk, a notebook error) leaves the earlier set whole.
+    """
     table = portfolio_table(src, results, framework, min_size)
-    written = {
-        "csv": write_table(table, folder / "portfolio.csv"),
-        "xlsx": write_table(table, folder / "portfolio.xlsx"),
-    }
+    staging = Path(tempfile.mkdtemp(prefix=".portfolio-", dir=folder))
+    try:
+        _render_portfolio(src, table, staging, min_size, call)
+        for name in PORTFOLIO:
+            os.replace(staging / name, folder / name)
+        fsync_folder(folder)
+    except OSError as exc:  # name the file as the user knows it, not its staging copy
+        if exc.filename and str(exc.filename).startswith(str(staging)):
+            raise named(exc, folder / Path(exc.filename).name, Path(exc.filename)) from None
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
+
+
+def _render_portfolio(
+    src: Source, table: pd.DataFrame, staging: Path, min_size: int, call: Callable
+) -> None:
+    """The three portfolio files, in ``staging``."""
+    write_table(table, staging / "portfolio.csv")
+    write_table(table, staging / "portfolio.xlsx")
     # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized for
-    # spreadsheets, so the notebook reads a plain copy that exists only while it renders.
-    plain = folder / ".portfolio-input.csv.tmp"
-    table.to_csv(plain, index=False)
+    # spreadsheets, so the notebook reads a plain copy.
+    plain = staging / "portfolio-input.csv"
+    try:
+        table.to_csv(plain, index=False)
+    except OSError as exc:
+        raise named(exc, plain) from None
     parameters = {
         "portfolio": str(plain.resolve()),
         "client": src.client,
@@ -716,21 +648,15 @@ def write_portfolio(
         "framework": str(src.options.framework.resolve()) if src.options.framework else None,
         "min_group_size": min_size,
     }
-    try:
-        written.update(
-            call(
-                render_notebook,
-                template_path("portfolio.ipynb"),
-                parameters,
-                folder,
-                f"EX/CX alignment portfolio: {src.client}",
-                ("html",),
-                "index",
-            )
-        )
-    finally:
-        plain.unlink(missing_ok=True)
-    return written
+    call(
+        render_notebook,
+        template_path("portfolio.ipynb"),
+        parameters,
+        staging,
+        f"EX/CX alignment portfolio: {src.client}",
+        ("html",),
+        "index",
+    )
 
 
 @contextlib.contextmanager
@@ -791,7 +717,8 @@ def run_batch(
     ``assessment.yaml``, whose values override the defaults; a bad value raises
     :class:`~xmkit.errors.UsageError` (a ``ValueError``). ``output_dir`` is the client's
     folder (default ``reports/<client-slug>/``); for several assessments it is the parent of
-    one folder per client.
+    one folder per client. If another batch is writing to a folder, this one stops at once
+    with an error naming it, or waits for it (``wait``).
     """
     given = {k: v for k, v in options.items() if v is not None}
     run = Options.checked(given)  # how to run; also fails fast on a bad value
@@ -806,7 +733,13 @@ def run_batch(
         for line in _skipped_folders(Path(source)):
             print(line, file=sys.stderr)
     try:
-        with _workers_skip_main_script(), _executor(run) as executor:
+        with contextlib.ExitStack() as stack:
+            locked = set()
+            if output_dir is not None:  # a second run stops before starting any worker
+                stack.enter_context(FolderLock(Path(output_dir), wait=run.wait))
+                locked.add(Path(output_dir).resolve())
+            stack.enter_context(_workers_skip_main_script())
+            executor = stack.enter_context(_executor(run))  # starts while sources are read
             sources = plan_sources(source, given)
             results = []
             for src in sources:
@@ -816,7 +749,7 @@ def run_batch(
                     folder = Path(output_dir) / slugify(src.client)
                 else:
                     folder = Path(output_dir)
-                results.append(_batch_one(src, folder, quiet, executor))
+                results.append(_batch_one(src, folder, quiet, executor, locked))
             return results
     finally:
         restore()

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.columns import ColumnRoles
-from xmkit.io.limits import parse_yaml, read_yaml_text
+from xmkit.io.limits import check_known_keys, parse_yaml, read_yaml_text, unknown_keys_problem
 from xmkit.options import Lag, PeriodName
 
 
@@ -96,15 +96,21 @@ def load_assessment(path: str | Path) -> Assessment:
                 expected="keys client, period, responses, min_group_size",
             )
         )
+    expected = "keys client, period, responses, min_group_size"
+    check_known_keys(data, set(Assessment.model_fields), str(path), "an assessment", expected)
     try:
         assessment = Assessment.model_validate({**data, "folder": path.parent})
     except ValidationError as exc:
-        raise XmkitError(
-            [
-                Problem(str(path), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-                for e in exc.errors()
-            ]
-        ) from None
+        errors = exc.errors()
+        unknown = [".".join(map(str, e["loc"])) for e in errors if e["type"] == "extra_forbidden"]
+        problems = [
+            Problem(str(path), f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+            for e in errors
+            if e["type"] != "extra_forbidden"
+        ]
+        if unknown:
+            problems.append(unknown_keys_problem(str(path), unknown))
+        raise XmkitError(problems) from None
     _check_inputs(assessment, path)
     return assessment
 

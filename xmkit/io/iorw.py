@@ -56,28 +56,75 @@ def _remove_stale(target: Path) -> None:
         )
 
 
+def file_mode() -> int:
+    """The permissions a new file gets under the user's umask (``0o666 & ~umask``).
+
+    ``mkstemp`` creates files 0600 whatever the umask; outputs renamed from one would be
+    private while reports written directly are not, so every output gets this mode instead.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):  # not Linux: read it by setting it
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable: without it a power cut can undo the rename."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def named(exc: OSError, target: Path, tmp: Path | None = None) -> OSError:
+    """``exc`` naming the file it is about: a full disk or a quota raises from ``write``,
+    which knows no file name ("No space left on device" alone tells the user nothing)."""
+    if exc.filename is None or (tmp is not None and exc.filename == str(tmp)):
+        return type(exc)(exc.errno, exc.strerror or str(exc), str(target))
+    return exc
+
+
 @contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
+def atomic_path(target: str | Path, durable: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
     On any error (or Ctrl-C) the temporary file is removed and ``target``, if it existed,
-    is left untouched.
+    is left untouched; an :class:`OSError` names ``target``. ``durable=True`` also flushes
+    the file and the rename to disk before returning (for the manifest of a batch).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise named(exc, target) from None
+    os.fchmod(fd, file_mode())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if durable:
+            with open(tmp_path, "rb+") as written:
+                os.fsync(written.fileno())
         os.replace(tmp_path, target)
+        if durable:
+            fsync_folder(target.parent)
+    except OSError as exc:
+        renamed = named(exc, target, tmp_path)
+        if renamed is exc:
+            raise
+        raise renamed from None
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
-def atomic_write_bytes(target: str | Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+def atomic_write_bytes(target: str | Path, data: bytes, durable: bool = False) -> None:
+    with atomic_path(target, durable) as tmp:
         tmp.write_bytes(data)
 
 

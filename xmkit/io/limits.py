@@ -19,6 +19,7 @@ hundred bytes expand to billions of nodes ("billion laughs").
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -85,6 +86,27 @@ def check_file_size(path: Path) -> None:
     )
 
 
+def check_input_file(path: Path, what: str = "file") -> None:
+    """Refuse, before opening it, a path that is not a regular file or is above the size limit.
+
+    A device (``/dev/zero``), FIFO or socket would be read until memory runs out or forever,
+    so only its type is looked at (``stat``); nothing of its contents ever reaches a message.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise XmkitError(Problem(str(path), f"{what} not found")) from None
+    except OSError as exc:
+        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc.strerror})")) from None
+    if stat.S_ISDIR(info.st_mode):
+        return  # a folder is named as such by the caller, which may look inside it
+    if not stat.S_ISREG(info.st_mode):
+        raise XmkitError(
+            Problem(str(path), f"the {what} is not a regular file (a device, pipe or socket)")
+        )
+    check_file_size(path)
+
+
 def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
     """Refuse a workbook whose parts unpack to more than ``UNPACKED_FACTOR`` x the size limit.
 
@@ -122,13 +144,16 @@ MAX_YAML_BYTES = 1 * MB
 
 def read_yaml_text(path: Path, what: str) -> str:
     """The text of a person-written YAML file (``what`` names it in errors), size-checked first."""
+    check_input_file(path, what)  # a device or pipe is refused before anything is read
     try:
         _refuse_above(path, MAX_YAML_BYTES, f"the {what}", f"a {what} written by hand, a few KB")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise XmkitError(Problem(str(path), f"{what} not found")) from None
-    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
-        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc})")) from None
+    except UnicodeDecodeError as exc:  # names the byte, quotes nothing of the file
+        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc.reason})")) from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc.strerror})")) from None
 
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
@@ -156,4 +181,33 @@ def parse_yaml(text: str, name: str) -> object:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark else None
-        raise XmkitError(Problem(name, f"not valid YAML: {exc}", row=row)) from None
+        raise XmkitError(Problem(name, f"not valid YAML: {yaml_reason(exc)}", row=row)) from None
+
+
+def yaml_reason(exc: yaml.YAMLError) -> str:
+    """What is wrong with a YAML text, without the excerpt of it that ``str(exc)`` quotes
+    (the file may be anything a user pointed at, ``/etc/shadow`` included)."""
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    context = getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{context + ': ' if context else ''}{problem}{where}"
+
+
+def check_known_keys(data: dict, known: set[str], name: str, what: str, expected: str) -> None:
+    """Refuse a mapping none of whose top-level keys is one of ``known``: a file that is not
+    a ``what`` at all (``/etc/shadow`` parses as a mapping of its lines), reported without
+    quoting any of it."""
+    if not {str(key) for key in data} & known:
+        raise XmkitError(
+            Problem(
+                name, f"this is not {what}: none of its keys is one xmkit knows", expected=expected
+            )
+        )
+
+
+def unknown_keys_problem(name: str, keys: list[str]) -> Problem:
+    """One problem for every unknown key, naming only the first (a file of secrets with one
+    right key would otherwise be printed key by key)."""
+    more = f" (and {len(keys) - 1} more unknown keys)" if len(keys) > 1 else ""
+    return Problem(name, f"{keys[0][:60]}: Extra inputs are not permitted{more}")

@@ -13,11 +13,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from xmkit.framework import Framework, Question
 from xmkit.io.iorw import atomic_path, safe_cells
@@ -54,6 +49,14 @@ def question_sheet(framework: Framework) -> pd.DataFrame:
 
 
 def _write_xlsx(framework: Framework, path: Path) -> None:
+    # openpyxl takes a third of a second to import: only when a workbook is written, not
+    # in every ``xmkit`` command (the CLI imports this module for its list of formats)
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     ws = wb.active
     ws.title = "Responses"

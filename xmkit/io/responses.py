@@ -49,7 +49,14 @@ from xmkit.io.columns import (
     norm_header,
     short,
 )
-from xmkit.io.limits import check_file_size, check_rows, check_unpacked_size, max_rows
+from xmkit.io.limits import (
+    check_file_size,
+    check_input_file,
+    check_rows,
+    check_unpacked_size,
+    max_rows,
+)
+from xmkit.io.names import clean_names
 
 META = ("respondent_id", "unit", "role")
 # Columns of the long layout (roles are matched in xmkit.io.columns).
@@ -559,8 +566,7 @@ def read_table(
     a .csv name) are named as such.
     """
     path = Path(path)
-    if not path.exists():
-        raise XmkitError(Problem(str(path), "file not found"))
+    check_input_file(path)
     if path.is_dir():
         raise XmkitError(Problem(str(path), "this is a folder", expected="a CSV or XLSX file"))
     suffix = path.suffix.lower()
@@ -948,9 +954,18 @@ def _row_filters(
 
 
 def _roles_text(
-    table: pd.DataFrame, cmap: ColumnMap, rows: np.ndarray, notes: list[str]
+    table: pd.DataFrame,
+    cmap: ColumnMap,
+    rows: np.ndarray,
+    notes: list[str],
+    warnings: list[Problem],
+    name: str,
 ) -> pd.DataFrame:
-    """Respondent id, unit and role of each row; blank unit or role becomes "Not stated"."""
+    """Respondent id, unit and role of each row; blank unit or role becomes "Not stated".
+
+    Names are cleaned (:func:`xmkit.io.names.clean_names`) once, here, so terminal, files and
+    workbooks all show the same name; a warning says how many were changed.
+    """
     out = pd.DataFrame(index=table.index)
     rid_col = cmap.roles["respondent_id"]
     out["respondent_id"] = _text(table[rid_col]) if rid_col else [f"r{r}" for r in rows]
@@ -963,7 +978,19 @@ def _roles_text(
                 f"(--{role}-column names one)"
             )
             continue
-        values = _text(table[col])
+        values, changed = clean_names(_text(table[col]))
+        if changed.any():
+            first = int(rows[changed.to_numpy()][0])
+            warnings.append(
+                Problem(
+                    name,
+                    f"{int(changed.sum())} {role} name(s) held control, bidirectional or "
+                    "zero-width characters: control characters removed, the others shown "
+                    f"escaped (first on row {first})",
+                    column=col,
+                    value=values[changed.to_numpy()].iloc[0],
+                )
+            )
         blank = values.eq("").to_numpy()
         out[role] = values.where(~blank, NOT_STATED) if blank.any() else values
     return out
@@ -1144,7 +1171,8 @@ def _to_standard(
     if layout != "long":
         table, rows, *unfinished = _row_filters(table, rows, headers, options, notes, excluded)
 
-    out = _roles_text(table, cmap, rows, notes)
+    name_warnings: list[Problem] = []
+    out = _roles_text(table, cmap, rows, notes, name_warnings, name)
     rid_col = meta_cols["respondent_id"]
     if rid_col:
         ids = out["respondent_id"]
@@ -1237,7 +1265,7 @@ def _to_standard(
         cmap,
         headers,
         excluded,
-        hints,
+        [*name_warnings, *hints],
     )
 
 

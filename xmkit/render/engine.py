@@ -24,6 +24,7 @@ from queue import Empty
 from jupyter_core.utils import run_sync
 
 from xmkit.options import Options
+from xmkit.startup import prepare_die_with_parent
 
 WARMUP = (
     "import xmkit.options, xmkit.report.sections, xmkit.report.portfolio\n"
@@ -54,7 +55,11 @@ class WarmKernel:
         )
         self.used = 0
         try:
-            run_sync(self.km.start_kernel)(cwd=os.getcwd())
+            # The kernel ends with this process even if it is SIGKILLed; only when started
+            # by the main thread, since a kernel ends with the thread that started it.
+            main = threading.current_thread() is threading.main_thread()
+            extra = {"preexec_fn": prepare_die_with_parent()} if main else {}
+            run_sync(self.km.start_kernel)(cwd=os.getcwd(), **extra)
             self.kc = self.km.client()
             self.kc.start_channels()
             run_sync(self.kc.wait_for_ready)(timeout=startup_timeout)

@@ -8,6 +8,7 @@ batch prints many reports without starting a browser for each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+LAUNCH_MS = 120_000
+"""How long Chromium may take to start: Playwright's 30 s is too short on a busy machine."""
 FOOTER = (
     '<div style="font-size:8px;width:100%;text-align:center;color:#666;">'
     'page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
@@ -49,23 +52,34 @@ def chromium_path() -> str:
 
 
 class PdfPrinter:
-    """A headless Chromium that prints HTML files to A4 PDFs; use as a context manager."""
+    """A headless Chromium that prints HTML files to A4 PDFs; use as a context manager.
+
+    If Chromium dies (killed, out of memory, crashed), the report being printed is printed
+    again on a new one; ``restarts`` counts how often that happened.
+    """
 
     def __init__(self) -> None:
         self._playwright = None
         self._browser = None
         self._page = None
+        self.restarts = 0
 
     def __enter__(self) -> PdfPrinter:
         from playwright.sync_api import sync_playwright
 
         executable = chromium_path()
         self._playwright = sync_playwright().start()
-        self._browser = self._playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
-        self._page = self._browser.new_page()
-        self._page.emulate_media(media="print")
+        try:
+            self._browser = self._playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True, timeout=LAUNCH_MS
+            )
+            self._page = self._browser.new_page()
+            self._page.emulate_media(media="print")
+        except BaseException:
+            # A Playwright left running makes every later start in this thread fail ("Sync
+            # API inside the asyncio loop"): stop it, so the next PDF can start afresh.
+            self._stop()
+            raise
         return self
 
     def print(self, html_path: Path, pdf_path: Path) -> Path:
@@ -74,6 +88,17 @@ class PdfPrinter:
         The page is self-contained (styles inlined, charts as data URIs), so its text is set
         on the open page rather than navigated to: a third quicker per report.
         """
+        try:
+            return self._print(html_path, pdf_path)
+        except Exception:
+            if self._browser is not None and self._browser.is_connected():
+                raise
+        self._stop()  # Chromium is gone: a new one prints this report, and the next ones
+        self.__enter__()
+        self.restarts += 1
+        return self._print(html_path, pdf_path)
+
+    def _print(self, html_path: Path, pdf_path: Path) -> Path:
         self._page.set_content(Path(html_path).read_text(encoding="utf-8"), wait_until="load")
         self._page.pdf(
             path=str(pdf_path),
@@ -85,6 +110,15 @@ class PdfPrinter:
             footer_template=FOOTER,
         )
         return pdf_path
+
+    def _stop(self) -> None:
+        """Close the browser and Playwright, whatever state they are in."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = self._page = None
+        for close in (browser.close if browser else None, playwright.stop if playwright else None):
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     def __exit__(
         self,
