@@ -26,6 +26,7 @@ from jupyter_core.utils import run_sync
 WARMUP = (
     "import xmkit.report.sections, xmkit.report.portfolio\n"
     "import numpy, pandas, seaborn, matplotlib.pyplot\n"
+    "xmkit.report.markup.compile_templates()\n"
     "from xmkit.render.kernel import kernel_snapshot\n"
     "kernel_snapshot()\n"
     "%reset -f"
