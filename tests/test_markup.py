@@ -124,3 +124,9 @@ def test_every_section_renders_for_a_single_self_assessment(make_wide, framework
     assert "No two roles with enough responses differ" in page
     if answer == 5:
         assert "Every practice is at the top level" in page
+
+
+def test_every_template_compiles_for_the_warm_kernel():
+    """Warm kernels compile every template before their first report (render/engine.py)."""
+    on_disk = list((ROOT / "xmkit" / "report" / "templates").rglob("*.j2"))
+    assert markup.compile_templates() == len(on_disk) >= 20

@@ -29,6 +29,7 @@ from xmkit.startup import prepare_die_with_parent
 WARMUP = (
     "import xmkit.options, xmkit.report.sections, xmkit.report.portfolio\n"
     "import numpy, pandas, seaborn, matplotlib.pyplot\n"
+    "xmkit.report.markup.compile_templates()\n"
     "from xmkit.render.kernel import kernel_snapshot\n"
     "kernel_snapshot()\n"
     "%reset -f"

@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-__all__ = ["page", "render", "section", "snippet", "stylesheet"]
+__all__ = ["compile_templates", "page", "render", "section", "snippet", "stylesheet"]
 
 _LINE_BREAK = re.compile(r"\n[ \t]*")
 
@@ -53,6 +53,20 @@ def _environment() -> jinja2.Environment:
         auto_reload=False,
         keep_trailing_newline=False,
     )
+
+
+def compile_templates() -> int:
+    """Compile every template now (a warm kernel does it once, before its first report)."""
+    folder = resources.files("xmkit.report") / "templates"
+    names = [
+        f"{sub}{entry.name}"
+        for sub in ("", "sections/")
+        for entry in (folder / sub).iterdir()
+        if entry.name.endswith(".j2")
+    ]
+    for name in names:
+        _environment().get_template(name)
+    return len(names)
 
 
 def render(template: str, /, **view: Any) -> Markup:
