@@ -300,7 +300,7 @@ def _label(name: str, flags: bool) -> str:
 
 def is_assessment(path: Path) -> bool:
     """An assessment folder (or its YAML), as opposed to a responses file."""
-    return (path / "assessment.yaml").is_file() or path.suffix.lower() in {".yaml", ".yml"}
+    return (path / "assessment.yaml").exists() or path.suffix.lower() in {".yaml", ".yml"}
 
 
 def assessment_values(assessment) -> dict[str, object]:

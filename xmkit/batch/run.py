@@ -409,7 +409,7 @@ def _portfolio_key(src: Source, template: str, min_size: int, results: list) -> 
         pd.util.hash_pandas_object(src.data, index=False).to_numpy().tobytes(),
         previous,
         template,
-        json.dumps([src.client, src.period, min_size, outcomes], default=str),
+        json.dumps([src.client, src.options.period, min_size, outcomes], default=str),
     )
 
 
