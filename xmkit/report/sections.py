@@ -26,7 +26,7 @@ from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import load_responses
-from xmkit.report import charts
+from xmkit.report import charts, findings
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "xmkit"}
 INK = "#1f2a35"  # the page's text colour (report.css --ink)
@@ -68,6 +68,10 @@ class ReportContext:
     period_name: str = "period"
     linkage: pd.DataFrame | None = None
     """EX-CX :func:`~xmkit.analysis.linkage.linkage` (whole-organization reports)."""
+    linkage_raw: pd.DataFrame | None = None
+    """The same with common period effects kept (``remove_period_means=False``)."""
+    reliability: list[dict] = field(default_factory=list)
+    """:func:`~xmkit.analysis.linkage.reliability` of the linked metrics (answers-based)."""
     other_links: list[pd.Series] = field(default_factory=list)
     """The strongest within-unit lag of every other EX x CX pair."""
     waves: pd.DataFrame | None = None
@@ -143,7 +147,7 @@ def prepare(
             )
         data = data[data["unit"] == unit]
     scores = score(data, framework, min_group_size=min_size, n_boot=n_boot, seed=seed)
-    role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=0)
+    role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=n_boot)
     unit_scores = (
         score(data, framework, by="unit", min_group_size=min_size, n_boot=0)
         if not unit
@@ -227,7 +231,7 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
-    from xmkit.analysis.linkage import _metric_name, linkage, strongest_lag
+    from xmkit.analysis.linkage import _metric_name, linkage, reliability, strongest_lag
     from xmkit.io.metrics import load_metrics
 
     table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
@@ -241,7 +245,12 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     pairs = [(e, c) for e in ex_names for c in cx_names if e != c]
     if not pairs:
         return out
-    out["linkage"] = linkage(table, pairs[0][0], pairs[0][1], max_lag=int(max_lag), seed=seed)
+    first_ex, first_cx = pairs[0]
+    out["linkage"] = linkage(table, first_ex, first_cx, max_lag=int(max_lag), seed=seed)
+    out["linkage_raw"] = linkage(
+        table, first_ex, first_cx, max_lag=int(max_lag), seed=seed, remove_period_means=False
+    )
+    out["reliability"] = [reliability(table, m) for m in (first_ex, first_cx)]
     others = []
     for e, c in pairs[1:]:
         best = strongest_lag(linkage(table, e, c, max_lag=int(max_lag), seed=seed), "within")
@@ -355,9 +364,10 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
         ]
     o, fw = ctx.overall, ctx.framework
     stage = next(s for s in fw.stages if s.stage == o["stage"])
+    where = findings.stage_phrase(int(o["stage"]), o.get("stage_low"), o.get("stage_high"))
     sentences = [
-        f"{ctx.scope if ctx.unit else ctx.client} is at stage {o['stage']} of "
-        f"{len(fw.stages)}, {stage.name}, with an overall score of {o['score']:.2f} out of "
+        f"{ctx.scope if ctx.unit else ctx.client} is at {where} (of {len(fw.stages)}; "
+        f"stage {o['stage']} is {stage.name}), with an overall score of {o['score']:.2f} out of "
         f"{fw.scale.max}. {stage.description}"
     ]
     cats = ctx.scores[(ctx.scores["level"] == "category")].dropna(subset=["score"])
@@ -375,18 +385,9 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
             f"The strongest category is {best['name']} ({best['score']:.2f}); the weakest is "
             f"{worst['name']} ({worst['score']:.2f})."
         )
-    shown = ctx.gaps[~ctx.gaps["suppressed"]]
-    if len(shown):
-        top = shown.loc[shown["gap"].abs().idxmax()]
-        higher, lower = (
-            (top["role_a"], top["role_b"]) if top["gap"] > 0 else (top["role_b"], top["role_a"])
-        )
-        verdict = "a gap worth discussing" if top["flagged"] else "below the threshold"
-        sentences.append(
-            f"The largest perception gap: respondents in the {higher} role rate {top['category']} "
-            f"{abs(top['gap']):.2f} points higher than {lower} ({verdict} of "
-            f"{fw.thresholds.perception_gap})."
-        )
+    gap_sentence = findings.gap_summary(ctx.gaps, fw.thresholds.perception_gap)
+    if gap_sentence:
+        sentences.append(gap_sentence)
     else:
         sentences.append(
             f"No perception gap between roles can be shown: comparing roles needs at least "
@@ -416,8 +417,10 @@ def stage(ctx: ReportContext) -> str:
         [(s.stage, s.name, f"from {s.min_score:.1f}", s.description) for s in ctx.framework.stages],
         columns=["Stage", "Name", "Overall score", "What it looks like"],
     )
+    where = findings.stage_phrase(int(o["stage"]), o.get("stage_low"), o.get("stage_high"))
     caption = (
-        f"Maturity stage: {ctx.scope} reaches stage {o['stage']} ({o['stage_name']}); the "
+        f"Maturity stage: {ctx.scope} reaches {where} ({o['stage_name']}, given the 95% "
+        f"interval of the overall score, {_num(o['ci_low'])} to {_num(o['ci_high'])}); the "
         f"marker shows the overall score of {o['score']:.2f}."
     )
     track = stage_track(o["score"], int(o["stage"]), ctx.framework)
@@ -464,7 +467,7 @@ def categories(ctx: ReportContext) -> str:
         }
     )
     caption = (
-        "Category scores with 95% bootstrap confidence intervals; the dotted line marks "
+        "Category scores with 95% confidence intervals; the dotted line marks "
         f"{ctx.framework.gating.below:.1f}, the level {ctx.framework.category(ctx.framework.gating.category).name} "  # noqa: E501
         "must reach before the stage can pass "
         f"{ctx.framework.gating.max_stage}."
@@ -596,59 +599,44 @@ def roles(ctx: ReportContext) -> str:
         )
     body += _table(table)
     flagged = ctx.gaps[ctx.gaps["flagged"]].copy()
+    threshold = ctx.framework.thresholds.perception_gap
     if len(flagged):
         flagged["size"] = flagged["gap"].abs()
         items = "".join(
-            f"<li>{esc(r.category)}: {esc(r.role_a)} {r.score_a:.2f} vs {esc(r.role_b)} "
-            f"{r.score_b:.2f} (gap {r.gap:+.2f})</li>"
-            for r in flagged.sort_values("size", ascending=False).itertuples()
+            f"<li>{esc(r['category'])}: {esc(findings.gap_item(r))}</li>"
+            for _, r in flagged.sort_values("size", ascending=False).iterrows()
         )
         body += (
-            f"<p>Gaps of {ctx.framework.thresholds.perception_gap} points or more between roles "
-            f"that each have enough responses:</p><ul>{items}</ul>"
+            f"<p>Gaps of {threshold} points or more between roles that each have enough "
+            "responses, beyond chance given the number of comparisons:</p>"
+            f"<ul>{items}</ul>"
         )
     else:
-        body += (
-            "<p>No two roles with enough responses differ by "
-            f"{ctx.framework.thresholds.perception_gap} points or more in any category.</p>"
-        )
+        body += f"<p>{esc(findings.gap_summary(ctx.gaps, threshold) or '')}</p>"
     return _section("roles", "Perception gaps between roles", body)
 
 
 def agreement(ctx: ReportContext) -> str:
     if ctx.suppressed:
         return _section("agreement", "Agreement", _withheld(ctx))
-    threshold = ctx.framework.thresholds.rwg_low
-    prac = ctx.scores[ctx.scores["level"] == "practice"]
-    low = prac[prac["rwg"] < threshold]
-    if len(low):
-        items = "".join(
-            f"<li>{esc(r.name)}: r<sub>wg</sub> {r.rwg:.2f}</li>"
-            for r in low.sort_values("rwg").itertuples()
-        )
-        body = (
-            f"<p>No shared view yet on these practices (agreement r<sub>wg</sub> below "
-            f"{threshold}): respondents describe them very differently, so talk through what "
-            f"is really happening before acting on their scores.</p><ul>{items}</ul>"
-        )
-    else:
-        body = (
-            f"<p>Respondents broadly agree on every practice (r<sub>wg</sub> of at least "
-            f"{threshold}), so the scores describe a shared view.</p>"
+    view = findings.agreement_view(ctx.scores, ctx.unit_scores, ctx.framework)
+    body = f"<p>{esc(view['rwg_sentence'])}</p>"
+    if view["low_rwg"]:
+        items = "".join(f"<li>{esc(n)}: r_wg {v:.2f}</li>" for n, v in view["low_rwg"])
+        body += f"<ul>{items}</ul>"
+    if view["alpha"]:
+        items = "".join(f"<li>{esc(n)}: {esc(t)}</li>" for n, t in view["alpha"])
+        body += f"<p>Internal consistency (Cronbach's alpha per category):</p><ul>{items}</ul>"
+    if view["icc_sentence"]:
+        table = pd.DataFrame(view["icc"], columns=["Category", "ICC(1)", "ICC(2)"])
+        body += f"<p>{esc(view['icc_sentence'])}</p>" + _table(
+            table.assign(**{c: table[c].map(_num) for c in ("ICC(1)", "ICC(2)")})
         )
     return _section("agreement", "Agreement", body)
 
 
-def _lag_text(lag: int, period_name: str) -> str:
-    if lag == 0:
-        return f"in the same {period_name}"
-    return f"{lag} {period_name}{'s' if lag != 1 else ''} later"
-
-
-def _ci(low: float, high: float, digits: int = 2) -> str:
-    if pd.isna(low) or pd.isna(high):
-        return "no interval"
-    return f"{low:+.{digits}f} to {high:+.{digits}f}"
+_lag_text = findings.lag_text
+_ci = findings.interval_text
 
 
 EVIDENCE_TITLE = "Evidence: does EX lead CX here?"
@@ -676,24 +664,15 @@ def evidence(ctx: ReportContext) -> str:
         )
         return _section("evidence", EVIDENCE_TITLE, body)
     lag = int(best["lag"])
-    clear = best["ci_low"] > 0 or best["ci_high"] < 0
-    direction = "higher" if best["r"] > 0 else "lower"
-    head = (
-        f"Within business units, {ex} is most strongly linked with {cx} "
-        f"{_lag_text(lag, per)}: r = {best['r']:.2f} (95% interval {_ci(best['ci_low'], best['ci_high'])}; "  # noqa: E501
-        f"{best['n_units']} units, {best['n_pairs']} unit-{per} pairs). "
-    )
-    head += (
-        f"When a unit's {ex} rises above its usual level, its {cx} tends to be {direction} "
-        f"{_lag_text(lag, per)}; the interval excludes 0."
-        if clear
-        else "The interval includes 0, so this is no clear evidence either way."
-    )
-    body = f'<p class="headline">{esc(head)}</p>'
+    body = f'<p class="headline">{esc(findings.link_sentence(best, ex, cx, per))}</p>'
+    note = findings.reliability_note(ctx.reliability)
+    if note:
+        body += f"<p>{esc(note)}</p>"
     body += figure(
         evidence_charts.lag_chart(result, per),
-        f"Correlation of {ex} with {cx} at each lag, between and within units, with 95% "
-        "intervals; an interval crossing 0 is compatible with no link.",
+        f"Correlation of {ex} with {cx} at each lag, between and within units (changes common "
+        "to all units removed), with 95% intervals per lag; an interval crossing 0 is "
+        "compatible with no link.",
         "Correlation by lag",
     )
     body += figure(
@@ -731,8 +710,19 @@ def evidence(ctx: ReportContext) -> str:
         "reorganization) can move both metrics, with different delays.",
         f"Few units give wide intervals: with {best['n_units']} units an interval that includes "
         "0 means no evidence either way, not evidence of no link.",
-        f"Several lags were tested ({len(table)} intervals): by chance alone one of them can "
-        "exclude 0; trust a lag that stands out, makes sense and is seen again next year.",
+        f"Several lags were tested: the headline interval is widened for the "
+        f"{int(best['n_lags'])} lags (Šidák), while the table shows each lag's own 95% "
+        "interval, one of which can exclude 0 by chance alone.",
+        f"Changes shared by all units in a {per} (a trend, a season, a company-wide event) are "
+        "removed before correlating, so they do not count as a link. "
+        + (
+            findings.raw_link_sentence(
+                strongest_lag(ctx.linkage_raw, "within") if ctx.linkage_raw is not None else None,
+                ex,
+                cx,
+                per,
+            )
+        ),
         "Between units compares stronger and weaker units; within units asks whether a unit's "
         "own changes in EX are followed by changes in CX. Only the second dates a lead, and "
         "neither implies the other.",
@@ -780,18 +770,7 @@ def progress(ctx: ReportContext) -> str:
             "answers.</p>"
         )
         return _section("progress", title, body)
-    clear = overall["ci_low"] > 0 or overall["ci_high"] < 0
-    sentence = (
-        f"The overall score of {ctx.unit or ctx.client} went from "
-        f"{overall['score_before']:.2f} in {before} to {overall['score_now']:.2f}: "
-        f"a change of {overall['change']:+.2f} (95% interval "
-        f"{_ci(overall['ci_low'], overall['ci_high'])}), "
-        + (
-            "a clear change."
-            if clear
-            else "within what chance alone could give, so not a clear change."
-        )
-    )
+    sentence = findings.change_sentence(overall, ctx.unit or ctx.client, before)
     body = f'<p class="headline">{esc(sentence)}</p>'
     body += figure(
         evidence_charts.wave_chart(waves, ctx.framework),
@@ -812,16 +791,14 @@ def progress(ctx: ReportContext) -> str:
                 "95% interval": [
                     _ci(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
                 ],
-                "Reading": [
-                    "clear change" if (lo > 0 or hi < 0) else ""
-                    for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
-                ],
+                "Reading": [findings.change_reading(r) for _, r in rows.iterrows()],
             }
         )
     )
     body += (
-        '<p>"Clear change" marks a change whose 95% interval excludes 0; the two waves are '
-        "different samples of respondents.</p>"
+        '<p>"Clear change" marks a change that stays beyond chance once all the rows of this '
+        "table are considered together (Benjamini-Hochberg, 5% false discoveries). "
+        f"{esc(findings.design_note(overall['design'], int(overall['n_matched'])))}</p>"
     )
     if ctx.unit_waves is not None and len(ctx.unit_waves):
         units = ctx.unit_waves
@@ -857,18 +834,7 @@ def targets(ctx: ReportContext) -> str:
     if ctx.suppressed:
         return _section("targets", "Targets", _withheld(ctx))
     gaps = ctx.target_gaps
-    total = len(gaps)
-    met = int(gaps["met"].fillna(False).sum())
-    with_target = gaps.dropna(subset=["target_score"])
-    body = (
-        f'<p class="headline">{met} of {total} practices at target.'
-        + (
-            f" {total - len(with_target)} practice(s) have no target."
-            if len(with_target) < total
-            else ""
-        )
-        + "</p>"
-    )
+    body = f'<p class="headline">{esc(findings.target_headline(gaps))}</p>'
     kinds = ctx.targets.set_index("practice_id")["kind"] if ctx.targets is not None else pd.Series()
     table = gaps.sort_values("gap", ascending=False, na_position="last")
     body += _table(
@@ -884,10 +850,7 @@ def targets(ctx: ReportContext) -> str:
                     for t, p in zip(table["target_score"], table["practice_id"], strict=True)
                 ],
                 "Gap": table["gap"].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}"),
-                "Status": [
-                    "" if pd.isna(g) else ("at target" if g <= 1e-9 else "below target")
-                    for g in table["gap"]
-                ],
+                "Status": table["status"].map(findings.target_label),
             }
         )
     )
@@ -986,13 +949,18 @@ def method(ctx: ReportContext) -> str:
         f"Stage: the highest stage whose threshold the overall score reaches, capped at stage "
         f"{fw.gating.max_stage} while {fw.category(fw.gating.category).name} is below "
         f"{fw.gating.below}.",
-        f"Confidence intervals: 95% percentile bootstrap over respondents ({ctx.n_boot} "
-        f"replicates, seed {ctx.seed}).",
-        f"Agreement: r_wg(J) (James, Demaree and Wolf, 1984) with a uniform null; below "
-        f"{fw.thresholds.rwg_low} reads as no shared view. Consistency: Cronbach's alpha per "
-        "category.",
+        "Confidence intervals: 95% Student-t intervals (n - 1 degrees of freedom) on the "
+        "linearized scores, which keep 95% coverage from 5 respondents; the stage is given "
+        "with every stage its interval spans, and a target is met, not met or too close to "
+        "call by the practice's interval.",
+        f"Agreement: r_wg(J) (James, Demaree and Wolf, 1984) against a uniform null (answers "
+        f"spread evenly over the scale); below {fw.thresholds.rwg_low} reads as no shared view. "
+        "Consistency: Cronbach's alpha per category with Feldt's interval. Unit averages: "
+        "ICC(1), the share of answer variance due to the unit, and ICC(2), the reliability of "
+        f"the unit averages, from {findings.ICC2_RELIABLE} reads as reliable (Bliese, 2000).",
         f"Perception gaps: difference of category scores between two roles, highlighted from "
-        f"{fw.thresholds.perception_gap} points.",
+        f"{fw.thresholds.perception_gap} points when its interval excludes 0 after a Holm "
+        "adjustment for the number of role pairs and categories compared.",
         f"Confidentiality: no result is shown for a group with fewer than "
         f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
