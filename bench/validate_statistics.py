@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer replications (a smoke run)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    reps = 60 if args.quick else 400
+    reps = 60 if args.quick else 300
     link_reps = 40 if args.quick else 200
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
