@@ -138,7 +138,8 @@ def gap_false_flags(rng, reps: int, roles: int = 5, size: int = 5) -> float:
     flagged = 0
     for _ in range(reps):
         parts = [
-            responses(answers(rng, rng.normal(0, 0.6, size)), role=f"Role {r}") for r in range(roles)
+            responses(answers(rng, rng.normal(0, 0.6, size)), role=f"Role {r}")
+            for r in range(roles)
         ]
         data = pd.concat(parts, ignore_index=True)
         data["respondent_id"] = [f"r{i}" for i in range(len(data))]

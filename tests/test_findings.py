@@ -1,4 +1,4 @@
-"""Each finding sentence of a report is reachable only through its decision (xmkit.report.findings)."""
+"""Each finding sentence of a report comes only from its decision (xmkit.report.findings)."""
 
 from __future__ import annotations
 

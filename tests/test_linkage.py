@@ -292,12 +292,19 @@ def test_reliability_of_answer_based_metrics_uses_their_counts():
     for unit in range(12):
         for quarter in range(6):
             for _ in range(10):
-                rows.append((f"U{unit}", f"2024-Q{quarter % 4 + 1}" if quarter < 4 else
-                             f"2025-Q{quarter - 3}", int(rng.integers(0, 11))))
+                rows.append(
+                    (
+                        f"U{unit}",
+                        f"2024-Q{quarter % 4 + 1}" if quarter < 4 else f"2025-Q{quarter - 3}",
+                        int(rng.integers(0, 11)),
+                    )
+                )
     data = pd.DataFrame(rows, columns=["unit", "period", "NPS"])
     metrics = metrics_from_answers(data)
     assert (metrics["n"] == 10).all() and {"se", "ci_low", "ci_high"} <= set(metrics.columns)
-    assert ((metrics["ci_low"] <= metrics["value"]) & (metrics["value"] <= metrics["ci_high"])).all()
+    assert (
+        (metrics["ci_low"] <= metrics["value"]) & (metrics["value"] <= metrics["ci_high"])
+    ).all()
     reading = reliability(metrics, "NPS")
     # answers drawn at random: every movement is noise
     assert reading["median_n"] == 10 and reading["reliability"] < 0.3

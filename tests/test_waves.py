@@ -233,7 +233,9 @@ def test_matched_waves_use_the_paired_interval(mini, now, before):
     result = compare_waves(now, paired_before, mini, by="unit")
     row = _converge(result)
     assert (row["design"], row["n_matched"]) == ("paired", 5)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.4 - 1.110578, 0.4 + 1.110578), abs=1e-5)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (0.4 - 1.110578, 0.4 + 1.110578), abs=1e-5
+    )
 
 
 def test_unmatched_waves_use_the_independent_welch_interval(mini, now, before):

@@ -190,9 +190,7 @@ def target_gaps(
     practices = scores[scores["level"] == "practice"]
     out = practices.reindex(
         columns=[*by, "category_id", "id", "name", "score", "ci_low", "ci_high"]
-    ).rename(
-        columns={"id": "practice_id", "name": "practice"}
-    )
+    ).rename(columns={"id": "practice_id", "name": "practice"})
     out = out.merge(table[["practice_id", "target_score"]], on="practice_id", how="left")
     out["gap"] = out["target_score"] - out["score"]
     out["met"] = pd.array(np.where(out["gap"].isna(), None, out["gap"] <= 1e-9), dtype="boolean")

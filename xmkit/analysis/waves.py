@@ -174,8 +174,12 @@ def _t_change(a: np.ndarray, b: np.ndarray, ids_a, ids_b, rollup: _RollUp):
     se = np.sqrt(np.maximum(var, 0))
     if m and m == n_a == n_b:
         return se, np.full(se.shape, m - 1.0), "paired", m
-    df = welch_df(np.sqrt(infl_a.var(axis=0, ddof=1) / n_a), n_a - 1,
-                  np.sqrt(infl_b.var(axis=0, ddof=1) / n_b), n_b - 1)
+    df = welch_df(
+        np.sqrt(infl_a.var(axis=0, ddof=1) / n_a),
+        n_a - 1,
+        np.sqrt(infl_b.var(axis=0, ddof=1) / n_b),
+        n_b - 1,
+    )
     return se, df, ("partly paired" if m else "independent"), m
 
 
