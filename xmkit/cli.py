@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1000,
         metavar="N",
-        help="bootstrap replicates for confidence intervals (0: none; default 1000)",
+        help="0: no confidence intervals (default 1000: 95%% Student-t intervals)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     _framework_arg(p)
