@@ -26,6 +26,7 @@ from xmkit.analysis.stats import (
     cov_from_parts,
     holm,
     icc,
+    influence_sd,
     influence_values,
     linearized_t_interval,
     percentile_interval,
@@ -150,12 +151,15 @@ def _group_rows(
     n_ci = 1 + len(structure.category_ids) + n_practices
     ci = np.full((3, n_ci), np.nan)
     if n_boot and n_resp >= max(2, min_group_size):
-        answered = present.any(axis=1)
         estimate = np.concatenate([overall, category[0], practice[0]])
-        influence = influence_values(x[answered], _linear_map(q_score, structure))
+        linear_map = _linear_map(q_score, structure)
+        answered = present.any(axis=1)
+        rows = slice(None) if answered.all() else answered  # respondents with an answer
         if ci_method == "t":
-            ci = np.array(linearized_t_interval(influence, estimate)[:3])
+            sd = influence_sd(x0[rows], mask[rows], q_score, linear_map)
+            ci = np.array(linearized_t_interval(estimate, sd, n_resp)[:3])
         else:
+            influence = influence_values(x[rows], linear_map)
             replicates, scale = bootstrap_means(influence, n_boot, rng, max_resample)
             ci = np.array([*percentile_interval(estimate + replicates, estimate, scale), ci[2]])
 

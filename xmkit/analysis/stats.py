@@ -6,6 +6,7 @@ against worked examples and reference libraries.
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -173,6 +174,7 @@ def t_two_sided_p(t: float, df: float) -> float:
     return betainc(df / 2, 0.5, df / (df + t * t))
 
 
+@functools.lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
     """Quantile ``p`` (> 0.5) of Student's t, by bisection on :func:`t_two_sided_p`; exact
     to 1e-10 at any level, which the far tails of a multiplicity-adjusted interval need."""
@@ -190,47 +192,66 @@ def t_ppf(p: float, df: float) -> float:
     return (low + high) / 2
 
 
+def _paulson_f(p: float, df1: float, df2: float) -> float:
+    """Paulson's (1942, Ann. Math. Statist. 13) normal approximation of an F quantile: the
+    cube root of F is close to normal, so with z the normal quantile F^(1/3) solves
+    ``(a u - b) = z sqrt(c u^2 + d)``, ``a = 1 - 2/(9 df2)``, ``b = 1 - 2/(9 df1)``,
+    ``c = 2/(9 df2)``, ``d = 2/(9 df1)``."""
+    z = NormalDist().inv_cdf(p)
+    a, b, c, d = 1 - 2 / (9 * df2), 1 - 2 / (9 * df1), 2 / (9 * df2), 2 / (9 * df1)
+    quad = a * a - z * z * c
+    root = math.sqrt(max(a * a * b * b - quad * (b * b - z * z * d), 0.0))
+    return max((a * b + math.copysign(root, z)) / quad, 1e-12) ** 3
+
+
 def f_ppf(p: float, df1: float, df2: float) -> float:
-    """Quantile ``p`` of the F distribution, by bisection on its CDF
-    ``I_{df1 x / (df1 x + df2)}(df1 / 2, df2 / 2)`` (Abramowitz & Stegun, 1964, 26.6.2)."""
-
-    def cdf(x: float) -> float:
-        return betainc(df1 / 2, df2 / 2, df1 * x / (df1 * x + df2))
-
-    low, high = 0.0, 1.0
-    while cdf(high) < p:
-        high *= 2
-    for _ in range(200):
-        mid = (low + high) / 2
-        low, high = (mid, high) if cdf(mid) < p else (low, mid)
-        if high - low < 1e-10 * max(1.0, high):
+    """Quantile ``p`` of the F distribution: Paulson's approximation refined by Newton steps
+    on the exact CDF ``I_{df1 x / (df1 x + df2)}(df1 / 2, df2 / 2)`` (Abramowitz & Stegun,
+    1964, 26.6.2) to 1e-10 in probability. From 2,000 degrees of freedom on, Paulson's value
+    is used as it is (its relative error there is below 1e-4, far under the precision an
+    interval of alpha is read with, and the exact CDF gets slow)."""
+    x = _paulson_f(p, df1, df2)
+    if df1 + df2 > 2000:
+        return x
+    log_norm = (
+        math.lgamma((df1 + df2) / 2)
+        - math.lgamma(df1 / 2)
+        - math.lgamma(df2 / 2)
+        + df1 / 2 * math.log(df1 / df2)
+    )
+    for _ in range(50):
+        error = betainc(df1 / 2, df2 / 2, df1 * x / (df1 * x + df2)) - p
+        if abs(error) < 1e-10:
             break
-    return (low + high) / 2
+        log_pdf = (
+            log_norm + (df1 / 2 - 1) * math.log(x) - (df1 + df2) / 2 * math.log1p(df1 * x / df2)
+        )
+        x = max(x - error / math.exp(log_pdf), x / 4)
+    return x
 
 
 # ---- intervals --------------------------------------------------------------------------------
 
 
 def linearized_t_interval(
-    influence: np.ndarray, estimate: np.ndarray, level: float = 0.95
+    estimate: np.ndarray, sd: np.ndarray, n: int, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Student-t interval of scores that are smooth functions of means, from the influence
-    values of the respondents (rows of ``influence``, one column per score).
+    """Student-t interval of scores that are smooth functions of means, from the standard
+    deviation ``sd`` (ddof=1) of the n respondents' influence values on each score.
 
     Each score moves, to first order, by the mean of the respondents' influence values
     (linearization, or the delta method: Wolter, 2007, *Introduction to Variance Estimation*,
-    ch. 6; Davison & Hinkley, 1997, sec. 2.7.4), so its standard error is
-    ``se = sd(influence, ddof=1) / sqrt(n)`` and the interval is
-    ``estimate -/+ t_{n-1, 1-(1-level)/2} * se`` — Student's (1908) small-sample interval with
-    ``n - 1`` degrees of freedom. The percentile bootstrap of the same values uses ``sd`` with
-    ``ddof=0`` and normal tails, which at n = 5 makes the interval about 37% too narrow.
-    Returns ``(low, high, se, df)``; NaN with fewer than two respondents.
+    ch. 6; Davison & Hinkley, 1997, sec. 2.7.4), so its standard error is ``se = sd / sqrt(n)``
+    and the interval is ``estimate -/+ t_{n-1, 1-(1-level)/2} * se`` — Student's (1908)
+    small-sample interval with ``n - 1`` degrees of freedom. The percentile bootstrap of the
+    same values uses the ddof=0 spread and normal tails, which at n = 5 makes the interval
+    about 37% too narrow. Returns ``(low, high, se, df)``; NaN with fewer than two respondents.
     """
-    n = influence.shape[0]
+    estimate = np.asarray(estimate, float)
     if n < 2:
-        nan = np.full(influence.shape[1], np.nan)
+        nan = np.full(estimate.shape, np.nan)
         return nan, nan, nan, max(n - 1, 0)
-    se = influence.std(axis=0, ddof=1) / np.sqrt(n)
+    se = np.asarray(sd, float) / np.sqrt(n)
     half = t_ppf(0.5 + level / 2, n - 1) * se
     return estimate - half, estimate + half, se, n - 1
 
@@ -353,6 +374,13 @@ def icc(values: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
     return (msb - msw) / (msb + (k - 1) * msw), (msb - msw) / msb
 
 
+def _influence_weights(mask: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
+    """``linear_map`` rows divided by each question's answer rate (0 where never answered)."""
+    rate = mask.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(linear_map / rate[:, None])
+
+
 def influence_values(x: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
     """Respondents' influence values on scores that are linear maps of question means.
 
@@ -363,10 +391,14 @@ def influence_values(x: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
     the influence values is 0 and their ``sd / sqrt(n)`` the scores' standard error.
     """
     present = ~np.isnan(x)
-    mask = present.astype(float)
-    x0 = np.where(present, x, 0.0)
-    rate = mask.mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(rate > 0, x0.sum(axis=0) / present.sum(axis=0), 0.0)
-        weights = np.nan_to_num(linear_map / rate[:, None])
-    return x0 @ weights - mask @ (means[:, None] * weights)
+    centred = np.where(present, x - np.nanmean(np.where(present, x, np.nan), axis=0), 0.0)
+    return np.nan_to_num(centred) @ _influence_weights(present.astype(float), linear_map)
+
+
+def influence_sd(x0: np.ndarray, mask: np.ndarray, means: np.ndarray, linear_map: np.ndarray):
+    """The standard deviation (ddof=1) of :func:`influence_values` from answers with 0 for
+    missing (``x0``), the 0/1 presence ``mask`` and the question ``means``: the influence
+    values are ``I = Xc W`` with ``Xc = mask * (x - means)`` and W the rate-scaled map, whose
+    column means are exactly 0, so ``var(I_k) = sum_i I_ik^2 / (n - 1)``."""
+    influence = (x0 - mask * np.nan_to_num(means)) @ _influence_weights(mask, linear_map)
+    return np.sqrt(np.einsum("ik,ik->k", influence, influence) / (x0.shape[0] - 1))
