@@ -11,6 +11,8 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import xmkit
@@ -149,3 +151,24 @@ def test_sections_escape_input_text_and_are_empty_without_inputs():
         assert "<script" not in fragment and "<i>" not in fragment and "<b>" not in fragment
     bare = xr.prepare(EXAMPLE / "responses.csv", "Client", n_boot=0)
     assert xr.evidence(bare) == xr.progress(bare) == xr.targets(bare) == ""
+
+
+def test_answer_based_metrics_carry_a_reliability_note_and_nps_intervals():
+    from xmkit.io.metrics import metrics_from_answers
+    from xmkit.report import sections as xr
+
+    rng = np.random.default_rng(0)
+    units = sorted(set(xmkit.load_responses(EXAMPLE / "responses.csv")["unit"]))
+    rows = [
+        (unit, f"2025-Q{q}", int(rng.integers(0, 11)), int(rng.integers(0, 11)))
+        for unit in units
+        for q in range(1, 5)
+        for _ in range(12)
+    ]
+    metrics = metrics_from_answers(pd.DataFrame(rows, columns=["unit", "period", "eNPS", "NPS"]))
+    org = xr.prepare(EXAMPLE / "responses.csv", "C", n_boot=0, metrics=metrics, ex="eNPS")
+    text = " ".join(section(xr.evidence(org), "evidence").split())
+    assert "eNPS rests on a median of 12 answers per unit and period" in text
+    unit = xr.prepare(EXAMPLE / "responses.csv", "C", "Logistics", n_boot=0, metrics=metrics,
+                      ex="eNPS")  # fmt: skip
+    assert "(95% interval " in section(xr.evidence(unit), "evidence")

@@ -744,9 +744,17 @@ def _unit_evidence(ctx: ReportContext, ex: str, cx: str) -> str:
     if own.empty:
         return body + f"<p>No {esc(ex)} or {esc(cx)} figures for {esc(ctx.scope)}.</p>"
     order = own.drop_duplicates("period").sort_values("t" if "t" in own else "period")["period"]
+    if {"ci_low", "ci_high"} <= set(own.columns):  # NPS from answers: with its interval
+        own = own.assign(
+            value=[
+                findings.nps_text(v, lo, hi)
+                for v, lo, hi in zip(own["value"], own["ci_low"], own["ci_high"], strict=True)
+            ]
+        )
     wide = own.pivot_table(index="period", columns="metric", values="value", aggfunc="first")
     wide = wide.reindex(index=order, columns=[c for c in (ex, cx) if c in set(own["metric"])])
-    wide = wide.map(lambda v: "" if pd.isna(v) else f"{v:g}").reset_index()
+    wide = wide.map(lambda v: "" if pd.isna(v) else v if isinstance(v, str) else f"{v:g}")
+    wide = wide.reset_index()
     return body + _table(wide.rename(columns={"period": per.capitalize()}))
 
 
@@ -815,6 +823,7 @@ def progress(ctx: ReportContext) -> str:
                             _ci(lo, hi)
                             for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
                         ],
+                        "Reading": [findings.change_reading(r) for _, r in shown.iterrows()],
                     }
                 )
             )
