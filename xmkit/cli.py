@@ -395,19 +395,20 @@ def _cmd_score(args: argparse.Namespace) -> int:
         gaps = perception_gaps(
             data, framework, by=[b for b in args.by if b != "role"], min_group_size=min_size
         )
-        shown = gaps.copy()
+        shown = gaps.round({"ci_low": 2, "ci_high": 2, "p_adjusted": 4})
         shown["gap"] = [
             f"<{min_size} responses" if s else f"{g:+.2f}" + (" !" if f else "")
             for g, s, f in zip(gaps["gap"], gaps["suppressed"], gaps["flagged"], strict=True)
         ]
         print(
-            "\nPerception gaps between roles (score of role_a minus role_b; ! = |gap| >= "
-            f"{framework.thresholds.perception_gap}):"
+            "\nPerception gaps between roles (score of role_a minus role_b; ! = flagged: |gap| >= "
+            f"{framework.thresholds.perception_gap} and its 95% interval excludes 0 after Holm's "
+            "adjustment for the pairs and categories compared):"
         )
         cols = [
             c
             for c in shown.columns
-            if c not in {"category_id", "score_a", "score_b", "flagged", "suppressed"}
+            if c not in {"category_id", "score_a", "score_b", "p_value", "flagged", "suppressed"}
         ]
         print(shown[cols].to_string(index=False))
     if args.next_steps:
