@@ -158,6 +158,8 @@ def _group_rows(
         if ci_method == "t":
             sd = influence_sd(x0[rows], mask[rows], q_score, linear_map)
             ci = np.array(linearized_t_interval(estimate, sd, n_resp)[:3])
+            # the score cannot leave the scale: clipping keeps the interval's coverage
+            ci[:2] = np.clip(ci[:2], framework.scale.min, framework.scale.max)
         else:
             influence = influence_values(x[rows], linear_map)
             replicates, scale = bootstrap_means(influence, n_boot, rng, max_resample)
