@@ -703,7 +703,8 @@ def evidence(ctx: ReportContext) -> str:
         body += (
             f"<p>{esc(other['ex'])} and {esc(other['cx'])}: strongest within units "
             f"{esc(_lag_text(int(other['lag']), per))}, r = {other['r']:.2f} "
-            f"({esc(_ci(other['ci_low'], other['ci_high']))}).</p>"
+            f"({esc(_ci(other['ci_low_adj'], other['ci_high_adj']))} allowing for the lags "
+            "tested).</p>"
         )
     caveats = [
         "Correlation is not causation: a third factor (a new manager, staffing, a "
