@@ -53,14 +53,16 @@ def _gaps(flagged: bool) -> pd.DataFrame:
     )
 
 
-def test_a_gap_is_stated_only_when_flagged():
+def test_a_gap_is_stated_only_when_flagged(mini, worked_example):
     quiet = findings.gap_summary(_gaps(False), 0.5)
     assert quiet.startswith("No perception gap between roles stands out")
     loud = findings.gap_summary(_gaps(True), 0.5)
     assert "Executive role rate Analyze 0.80 points higher than Frontline" in loud
     assert "(95% interval 0.30 to 1.30)" in loud
-    empty = _gaps(True).assign(suppressed=True, gap=np.nan)
-    assert findings.gap_summary(empty, 0.5) is None
+    withheld = _gaps(True).assign(suppressed=True, gap=np.nan)
+    assert findings.gap_summary(withheld, 0.5) is None
+    one_role = xmkit.perception_gaps(worked_example.head(1), mini, min_group_size=1)
+    assert one_role.empty and findings.gap_summary(one_role, 0.5) is None
 
 
 def test_a_change_is_called_clear_only_by_its_q_value():

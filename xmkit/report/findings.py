@@ -104,10 +104,10 @@ def target_headline(gaps: pd.DataFrame) -> str:
 
 def gap_summary(gaps: pd.DataFrame, threshold: float) -> str | None:
     """The executive summary's sentence on perception gaps (None when no gap can be shown)."""
-    shown = gaps[~gaps["suppressed"]].dropna(subset=["gap"])
+    shown = gaps[~gaps["suppressed"].astype(bool)].dropna(subset=["gap"])
     if shown.empty:
         return None
-    flagged = shown[shown["flagged"]]
+    flagged = shown[shown["flagged"].astype(bool)]
     if flagged.empty:
         return (
             f"No perception gap between roles stands out: none reaches {threshold} points with "

@@ -598,7 +598,7 @@ def roles(ctx: ReportContext) -> str:
             "Scores by role",
         )
     body += _table(table)
-    flagged = ctx.gaps[ctx.gaps["flagged"]].copy()
+    flagged = ctx.gaps[ctx.gaps["flagged"].astype(bool)].copy()
     threshold = ctx.framework.thresholds.perception_gap
     if len(flagged):
         flagged["size"] = flagged["gap"].abs()
@@ -612,7 +612,11 @@ def roles(ctx: ReportContext) -> str:
             f"<ul>{items}</ul>"
         )
     else:
-        body += f"<p>{esc(findings.gap_summary(ctx.gaps, threshold) or '')}</p>"
+        none = (
+            "No perception gap can be shown: comparing roles needs at least "
+            f"{ctx.min_group_size} responses in each."
+        )
+        body += f"<p>{esc(findings.gap_summary(ctx.gaps, threshold) or none)}</p>"
     return _section("roles", "Perception gaps between roles", body)
 
 
