@@ -106,9 +106,9 @@ def test_intervals_include_zero_about_95_percent_of_the_time_without_a_link():
 
 def test_a_trend_shared_by_all_units_is_no_link_once_period_means_are_removed():
     data = panel(seed=3, beta=0.0, unit_link=0.0, trend=0.3)
-    raw = linkage(data, "EX", "CX", max_lag=2, n_boot=1000, seed=0)
+    raw = linkage(data, "EX", "CX", max_lag=2, n_boot=1000, seed=0, remove_period_means=False)
     assert (raw.loc[raw["kind"] == "within", "ci_low"] > 0).all()  # spurious at every lag
-    clean = linkage(data, "EX", "CX", max_lag=2, n_boot=1000, seed=0, remove_period_means=True)
+    clean = linkage(data, "EX", "CX", max_lag=2, n_boot=1000, seed=0)  # the default
     assert (clean["ci_low"] <= 0).all() and (clean["ci_high"] >= 0).all()
 
 
@@ -159,7 +159,7 @@ def test_pairs_and_counts_on_an_unbalanced_panel_by_hand():
     rows += [("B", 1, "EX", 2.0), ("B", 2, "EX", 1.0), ("B", 3, "CX", 3.0)]
     rows += [("C", 1, "EX", 9.0)]
     data = pd.DataFrame(rows, columns=["unit", "period", "metric", "value"])
-    lag1 = linkage_pairs(data, "EX", "CX", 1)
+    lag1 = linkage_pairs(data, "EX", "CX", 1, remove_period_means=False)
     # A: EX(1..3) with CX(2..4); B: EX(2) with CX(3)
     assert lag1[["unit", "t", "ex", "cx"]].values.tolist() == [
         ["A", 0, 1.0, 6.0],
@@ -210,11 +210,14 @@ def test_unknown_metric_names_the_available_ones():
     assert linkage(data, "ex", "cx", max_lag=0, n_boot=0)["ex"].iloc[0] == "EX"
 
 
-def test_example_metrics_show_engagement_leading_nps_by_two_quarters():
+def test_example_metrics_peak_at_two_quarters_but_seven_units_are_too_few_to_call_a_link():
+    """The example plants a two-quarter lead; with 7 units, common quarters removed and four
+    lags tested, the adjusted interval still includes 0: the report must not claim a link."""
     metrics = load_metrics(ROOT / "assessments" / "example" / "metrics.csv")
     result = linkage(metrics, "engagement", "NPS", max_lag=3, seed=0)
     best = strongest_lag(result, "within")
-    assert best["lag"] == 2 and best["ci_low"] > 0
+    assert best["lag"] == 2 and best["r"] > 0.3
+    assert best["n_units"] == 7 and not best["linked"] and best["ci_low_adj"] < 0
     churn = strongest_lag(linkage(metrics, "engagement", "churn", max_lag=3, seed=0), "within")
     assert churn["lag"] == 2 and churn["r"] < 0
 
@@ -237,3 +240,72 @@ def test_charts_draw_the_lags_and_the_strongest_scatter(tmp_path):
         "CX 2 quarters later",
         "CX 3 quarters later",
     ]
+
+
+def _shared_trend_panel(seed: int, beta: float) -> pd.DataFrame:
+    """``panel`` plus a trend, a season and shocks shared by every unit, in EX and CX alike."""
+    data = panel(seed=seed, beta=beta, unit_link=0.0)
+    rng = np.random.default_rng(seed + 1000)
+    t = np.arange(1, 13)
+    shared = 0.15 * t + 0.8 * np.sin(2 * np.pi * t / 4) + rng.normal(0, 0.8, 12)
+    return data.assign(value=data["value"] + shared[data["period"].to_numpy() - 1])
+
+
+def test_shared_trend_null_panel_reports_no_link_but_the_raw_reading_does():
+    data = _shared_trend_panel(seed=21, beta=0.0)
+    best = strongest_lag(linkage(data, "EX", "CX", max_lag=3, n_boot=1000, seed=0))
+    assert not best["linked"]
+    assert best["ci_low_adj"] <= 0 <= best["ci_high_adj"]
+    raw = linkage(data, "EX", "CX", max_lag=3, n_boot=1000, seed=0, remove_period_means=False)
+    assert strongest_lag(raw)["linked"]  # the shared movements alone look like a link
+
+
+def test_planted_lag_two_lead_is_linked_at_lag_two_despite_a_shared_trend():
+    data = _shared_trend_panel(seed=22, beta=0.4)
+    best = strongest_lag(linkage(data, "EX", "CX", max_lag=3, n_boot=1000, seed=0))
+    assert best["linked"] and best["lag"] == 2 and best["n_lags"] == 4
+
+
+def test_headline_interval_is_widened_by_sidak_for_the_lags_tested():
+    from scipy import stats
+
+    result = linkage(panel(seed=7), "EX", "CX", max_lag=3, n_boot=1000, seed=1)
+    best = strongest_lag(result)
+    z, se, df = np.arctanh(best["r"]), best["se_z"], best["df"]
+    q = stats.t.ppf(0.5 + 0.95**0.25 / 2, df)
+    assert (best["ci_low_adj"], best["ci_high_adj"]) == pytest.approx(
+        (np.tanh(z - q * se), np.tanh(z + q * se)), abs=1e-7
+    )
+    assert best["ci_low_adj"] < best["ci_low"] and best["ci_high_adj"] > best["ci_high"]
+    one = strongest_lag(result[result["lag"] == best["lag"]])
+    assert (one["ci_low_adj"], one["ci_high_adj"]) == pytest.approx(
+        (best["ci_low"], best["ci_high"]), abs=1e-3
+    )
+
+
+def test_reliability_of_answer_based_metrics_uses_their_counts():
+    from xmkit.analysis.linkage import reliability
+    from xmkit.io.metrics import metrics_from_answers
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for unit in range(12):
+        for quarter in range(6):
+            for _ in range(10):
+                rows.append(
+                    (
+                        f"U{unit}",
+                        f"2024-Q{quarter % 4 + 1}" if quarter < 4 else f"2025-Q{quarter - 3}",
+                        int(rng.integers(0, 11)),
+                    )
+                )
+    data = pd.DataFrame(rows, columns=["unit", "period", "NPS"])
+    metrics = metrics_from_answers(data)
+    assert (metrics["n"] == 10).all() and {"se", "ci_low", "ci_high"} <= set(metrics.columns)
+    assert (
+        (metrics["ci_low"] <= metrics["value"]) & (metrics["value"] <= metrics["ci_high"])
+    ).all()
+    reading = reliability(metrics, "NPS")
+    # answers drawn at random: every movement is noise
+    assert reading["median_n"] == 10 and reading["reliability"] < 0.3
+    assert reliability(metrics.drop(columns="se"), "NPS") is None

@@ -96,7 +96,19 @@ def test_metrics_from_wide_answers_compute_nps_and_enps_per_unit_and_period():
     assert got.loc[("South", "2024-Q1", "NPS"), ["value", "n"]].tolist() == [100.0, 1]
     assert got.loc[("South", "2024-Q1", "eNPS"), ["value", "n"]].tolist() == [-100.0, 2]
     assert got.loc[("North", "2024-Q2", "NPS"), "t"] == 1
-    assert list(out.columns) == ["unit", "period", "metric", "value", "t", "n"]
+    assert list(out.columns) == [
+        "unit",
+        "period",
+        "metric",
+        "value",
+        "t",
+        "n",
+        "se",
+        "ci_low",
+        "ci_high",
+    ]
+    # se of North 2024-Q1 NPS: p = 2/3, d = 1/3 -> 100 * sqrt((1 - (1/3)^2) / 3)
+    assert got.loc[("North", "2024-Q1", "NPS"), "se"] == pytest.approx(100 * np.sqrt(8 / 27))
 
 
 def test_raw_answers_file_with_dates_gives_nps_per_quarter(tmp_path):

@@ -123,12 +123,41 @@ def test_long_layout_scores_the_same_as_wide(mini, worked_example):
 
 
 def test_bootstrap_interval_is_seeded_and_brackets_the_score(mini, worked_example):
-    one = xmkit.score(worked_example, mini, by="unit", seed=7)
-    two = xmkit.score(worked_example, mini, by="unit", seed=7)
+    one = xmkit.score(worked_example, mini, by="unit", seed=7, ci_method="bootstrap")
+    two = xmkit.score(worked_example, mini, by="unit", seed=7, ci_method="bootstrap")
     pd.testing.assert_frame_equal(one, two)
-    row = one.query("unit == 'A' and level in ['overall', 'category']")
+    row = one.query("unit == 'A' and level in ['overall', 'category', 'practice']")
     assert (row["ci_low"] <= row["score"]).all() and (row["score"] <= row["ci_high"]).all()
-    assert one.query("level == 'practice'")["ci_low"].isna().all()
+    assert one.query("level == 'question'")["ci_low"].isna().all()
+
+
+def test_t_interval_of_converge_by_hand(mini, worked_example):
+    """Unit A's Converge is c1 alone: 2, 2, 3, 2, 3; mean 2.4, sd sqrt(0.3), se sqrt(0.3/5);
+    Student's t on 4 degrees of freedom (2.776445) gives 2.4 -/+ 0.680074."""
+    scores = xmkit.score(worked_example, mini, by="unit")
+    half = 2.7764451 * np.sqrt(0.3 / 5)
+    assert _value(scores, "converge", "se") == pytest.approx(np.sqrt(0.3 / 5), abs=1e-12)
+    assert _value(scores, "converge", "ci_low") == pytest.approx(2.4 - half, abs=1e-6)
+    assert _value(scores, "converge", "ci_high") == pytest.approx(2.4 + half, abs=1e-6)
+    assert _value(scores, "p3", "ci_low") == pytest.approx(2.4 - half, abs=1e-6)  # practices too
+
+
+def test_icc_of_converge_across_units_by_hand(mini, worked_example):
+    """c1 in A: 2, 2, 3, 2, 3 (mean 2.4); in B: 1. Grand mean 13/6; SSB = 5 (2.4 - 13/6)^2 +
+    (1 - 13/6)^2 = 49/30, MSB = 49/30 (1 df); SSW = 1.2, MSW = 0.3 (4 df); k = 6/2 = 3.
+    ICC(1) = (49/30 - 0.3) / (49/30 + 2 * 0.3) = 40/67; ICC(2) = (49/30 - 0.3) / (49/30) = 40/49."""
+    scores = xmkit.score(worked_example, mini, by="unit")
+    row = scores.query("unit == 'A' and id == 'converge'").iloc[0]
+    assert row["icc1"] == pytest.approx(40 / 67)
+    assert row["icc2"] == pytest.approx(40 / 49)
+    assert np.isnan(xmkit.score(worked_example, mini).query("id == 'converge'")["icc1"].iloc[0])
+
+
+def test_stage_span_lists_the_stages_the_overall_interval_reaches(mini, worked_example):
+    """Unit A: overall 3.3375 (stage 3) with interval about 2.69 to 3.98, across the stage 4
+    threshold 3.4; Converge's interval reaches 3.0, so the cap may not apply: stages 3 to 4."""
+    overall = xmkit.score(worked_example, mini, by="unit").query("unit == 'A'").iloc[0]
+    assert (overall["stage"], overall["stage_low"], overall["stage_high"]) == (3, 3, 4)
 
 
 def test_output_has_the_documented_columns(mini, worked_example):
@@ -166,7 +195,41 @@ def test_perception_gap_is_flagged_only_when_both_roles_meet_minimum(mini, worke
     base = gaps.query("unit == 'A' and category_id == 'base'").iloc[0]
     assert (base["role_a"], base["role_b"]) == ("Exec", "Front")
     assert base["gap"] == pytest.approx(3.875 - (29 / 6 + 13 / 3) / 2)
-    assert base["flagged"]
     conv = gaps.query("unit == 'A' and category_id == 'converge'").iloc[0]
     assert conv["gap"] == pytest.approx(2 - 8 / 3)
-    assert conv["flagged"]  # |-0.667| >= 0.5
+    # Both reach the 0.5 threshold, but with 2 and 3 respondents their intervals include 0.
+    a = gaps[gaps["unit"] == "A"]
+    assert (a["ci_low"] < 0).all() and (a["ci_high"] > 0).all() and not a["flagged"].any()
+
+
+def test_converge_gap_interval_is_welch_by_hand(mini, worked_example):
+    """Converge: Exec 2, 2 (se 0); Front 3, 2, 3 (sd sqrt(1/3), se 1/3): gap -2/3, se 1/3,
+    Welch df = (1/9)^2 / ((1/9)^2 / 2) = 2, interval -2/3 -/+ t_2 (4.302653) / 3."""
+    gaps = xmkit.perception_gaps(worked_example, mini, by="unit", min_group_size=2)
+    conv = gaps.query("unit == 'A' and category_id == 'converge'").iloc[0]
+    assert conv["ci_low"] == pytest.approx(-2 / 3 - 4.3026527 / 3, abs=1e-6)
+    assert conv["ci_high"] == pytest.approx(-2 / 3 + 4.3026527 / 3, abs=1e-6)
+
+
+def _roles(rng, shifts, size):
+    rows = []
+    for r, shift in enumerate(shifts):
+        latent = rng.normal(3 + shift, 0.6, size)
+        for i in range(size):
+            answers = np.clip(np.rint(latent[i] + rng.normal(0, 0.7, 4)), 1, 5)
+            rows.append((f"{r}-{i}", "U", f"Role {r}", *answers))
+    return pd.DataFrame(rows, columns=["respondent_id", "unit", "role", "a1", "a2", "a3", "c1"])
+
+
+def test_identical_roles_flag_no_gap(mini):
+    """Five roles of five from one population: noise alone, nothing flagged (seeded)."""
+    for seed in range(5):
+        gaps = xmkit.perception_gaps(_roles(np.random.default_rng(seed), [0] * 5, 5), mini)
+        assert len(gaps) == 20 and not gaps["flagged"].any(), seed
+    assert (gaps["gap"].abs() >= 0.5).any()  # the old rule would have flagged noise
+
+
+def test_a_real_gap_between_roles_is_flagged(mini):
+    gaps = xmkit.perception_gaps(_roles(np.random.default_rng(1), [0, 1.5], 12), mini)
+    assert gaps["flagged"].all()
+    assert (gaps["p_adjusted"] >= gaps["p_value"]).all()

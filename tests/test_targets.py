@@ -157,3 +157,26 @@ def test_example_targets_parse_against_the_bundled_framework():
     table = parse_targets(proposed, framework)
     assert len(table) == 12
     assert table.set_index("practice_id").loc["anchor_metrics", "target_score"] == 4.0
+
+
+def test_target_status_allows_for_the_interval():
+    from xmkit.analysis.targets import target_status
+
+    assert target_status(3.0, 3.4, 3.1, 3.7) == "met"
+    assert target_status(3.0, 2.5, 2.2, 2.8) == "not met"
+    assert target_status(3.0, 3.2, 2.8, 3.6) == "too close to call"
+    assert target_status(3.0, 2.9, 2.6, 3.2) == "too close to call"
+    assert target_status(3.0, 3.2, float("nan"), float("nan")) == "met"  # no interval: point
+    assert target_status(float("nan"), 3.2, 2.8, 3.6) is None
+
+
+def test_worked_example_targets_are_too_close_to_call_with_five_respondents(mini, worked_example):
+    """Unit A, p1 = 4.55 with an interval of about 3.93 to 5.17: a target of 4 is too close
+    to call, a target of 3.5 is met, and p3 = 2.4 (1.72 to 3.08) misses a target of 3.5."""
+    scores = xmkit.score(worked_example, mini, by="unit")
+    gaps = target_gaps(scores, {"p1": 4.0, "p2": 3.0, "p3": 3.5}, mini)
+    a = gaps[gaps["unit"] == "A"].set_index("practice_id")
+    assert a.loc["p1", "status"] == "too close to call" and bool(a.loc["p1", "met"])
+    assert a.loc["p3", "status"] == "not met"
+    met = target_gaps(scores, {"p1": 3.5}, mini)
+    assert met.query("unit == 'A' and practice_id == 'p1'")["status"].iloc[0] == "met"

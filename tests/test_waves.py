@@ -93,6 +93,11 @@ def test_change_matches_the_worked_example(mini, now, before):
         "n_now",
         "n_before",
         "suppressed",
+        "design",
+        "n_matched",
+        "p_value",
+        "q_value",
+        "clear",
     ]
 
 
@@ -117,13 +122,13 @@ def test_unit_new_in_this_wave_is_listed_as_suppressed(mini, now, before):
 
 
 def test_bootstrap_interval_brackets_the_change_and_repeats_with_the_seed(mini, now, before):
-    first = compare_waves(now, before, mini, by="unit", n_boot=2000, seed=4)
-    again = compare_waves(now, before, mini, by="unit", n_boot=2000, seed=4)
+    first = compare_waves(now, before, mini, by="unit", n_boot=2000, seed=4, ci_method="bootstrap")
+    again = compare_waves(now, before, mini, by="unit", n_boot=2000, seed=4, ci_method="bootstrap")
     pd.testing.assert_frame_equal(first, again)
     a = first[first["unit"] == "A"]
     assert (a["ci_low"] <= a["change"]).all() and (a["change"] <= a["ci_high"]).all()
     assert (a["ci_high"] - a["ci_low"] > 0).all()
-    other = compare_waves(now, before, mini, by="unit", n_boot=2000, seed=5)
+    other = compare_waves(now, before, mini, by="unit", n_boot=2000, seed=5, ci_method="bootstrap")
     assert not np.allclose(other["ci_low"].dropna(), a["ci_low"].dropna())
 
 
@@ -145,7 +150,9 @@ def test_bootstrap_matches_resampling_each_wave_independently_by_brute_force(min
         a_before[rng.integers(0, 5, (reps, 5))]
     )
     expected = np.quantile(diff, [0.025, 0.975])
-    result = compare_waves(now, before, mini, by="unit", n_boot=20000, seed=0)
+    result = compare_waves(
+        now, before, mini, by="unit", n_boot=20000, seed=0, ci_method="bootstrap"
+    )
     row = result[(result["unit"] == "A") & (result["id"] == "overall")].iloc[0]
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(expected), abs=0.03)
 
@@ -195,3 +202,57 @@ def test_wave_and_trend_charts_draw(mini, now, before, tmp_path):
     labels = [t.get_text() for t in wave_chart(result[result["unit"] == "A"], mini).axes[0]
               .get_yticklabels()]  # fmt: skip
     assert labels == ["Overall", "Base", "Converge"]
+
+
+def _converge(result: pd.DataFrame) -> pd.Series:
+    return result[(result["unit"] == "A") & (result["id"] == "converge")].iloc[0]
+
+
+def test_matched_waves_use_the_paired_interval(mini, now, before):
+    """Unit A's respondents answered both waves (ids r1..r5). Converge is c1 alone: now
+    2, 2, 3, 2, 3; before 2, 2, 1, 2, 3; own changes 0, 0, 2, 0, 0: mean 0.4, sd sqrt(0.8),
+    se 0.4, paired t on 4 df (2.776445): 0.4 -/+ 1.110578."""
+    paired_before = before.assign(respondent_id=["r1", "r2", "r3", "r4", "r5", "r6"])
+    result = compare_waves(now, paired_before, mini, by="unit")
+    row = _converge(result)
+    assert (row["design"], row["n_matched"]) == ("paired", 5)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (0.4 - 1.110578, 0.4 + 1.110578), abs=1e-5
+    )
+
+
+def test_unmatched_waves_use_the_independent_welch_interval(mini, now, before):
+    """Different people: var now 0.3, before 0.5; se = sqrt(0.3/5 + 0.5/5) = 0.4; Welch df =
+    0.16^2 / (0.06^2/4 + 0.1^2/4) = 7.5294."""
+    from scipy import stats
+
+    row = _converge(compare_waves(now, before, mini, by="unit"))
+    assert (row["design"], row["n_matched"]) == ("independent", 0)
+    half = stats.t.ppf(0.975, 0.16**2 / (0.06**2 / 4 + 0.1**2 / 4)) * 0.4
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.4 - half, 0.4 + half), abs=1e-6)
+
+
+def test_clear_change_is_decided_by_benjamini_hochberg_across_the_table(mini, now, before):
+    from xmkit.analysis.stats import benjamini_hochberg
+
+    result = compare_waves(now, before, mini, by="unit")
+    shown = result[~result["suppressed"]]
+    np.testing.assert_allclose(shown["q_value"], benjamini_hochberg(shown["p_value"].to_numpy()))
+    assert (result["clear"] == (result["q_value"] < 0.05)).all()
+    assert shown["clear"].any() and not shown.set_index("id").loc["converge", "clear"]
+    assert not result[result["suppressed"]]["clear"].any()
+
+
+def test_no_true_change_gives_no_clear_change_in_a_seeded_table(mini):
+    """The same 12 people answer twice with no real change: nothing is called clear."""
+    rng = np.random.default_rng(2)
+    latent = rng.normal(3, 0.6, 12)
+
+    def wave():
+        answers = np.clip(np.rint(latent[:, None] + rng.normal(0, 0.7, (12, 4))), 1, 5)
+        meta = pd.DataFrame({"respondent_id": [f"p{i}" for i in range(12)], "unit": "A",
+                             "role": "R"})  # fmt: skip
+        return pd.concat([meta, pd.DataFrame(answers, columns=["a1", "a2", "a3", "c1"])], axis=1)
+
+    result = compare_waves(wave(), wave(), mini)
+    assert (result["design"] == "paired").all() and not result["clear"].any()

@@ -400,7 +400,7 @@ def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
 
 def _gap_table(gaps: pd.DataFrame, threshold: float, min_size: int) -> str:
     """Gaps of roles that can be compared; the pairs that cannot are counted in one line."""
-    shown = gaps[~gaps["suppressed"]].copy()
+    shown = gaps[~gaps["suppressed"]].round({"ci_low": 2, "ci_high": 2, "p_adjusted": 4})
     shown["gap"] = [
         f"{g:+.2f}" + (" !" if f else "")
         for g, f in zip(shown["gap"], shown["flagged"], strict=True)
@@ -408,11 +408,12 @@ def _gap_table(gaps: pd.DataFrame, threshold: float, min_size: int) -> str:
     cols = [
         c
         for c in shown.columns
-        if c not in {"category_id", "score_a", "score_b", "flagged", "suppressed"}
+        if c not in {"category_id", "score_a", "score_b", "p_value", "flagged", "suppressed"}
     ]
     text = (
-        "\nPerception gaps between roles (score of role_a minus role_b; ! = |gap| >= "
-        f"{threshold}):\n"
+        "\nPerception gaps between roles (score of role_a minus role_b; ! = flagged: |gap| >= "
+        f"{threshold} and its 95% interval excludes 0 after Holm's adjustment for the pairs and "
+        "categories compared):\n"
     )
     text += shown[cols].to_string(index=False) if len(shown) else "(no two roles can be compared)"
     if skipped := int(gaps["suppressed"].sum()):

@@ -116,7 +116,8 @@ class Options(BaseModel):
     )
     bootstrap: int = _opt(
         1000,
-        "bootstrap replicates for confidence intervals (0: none)",
+        "0: no confidence intervals; otherwise 95% Student-t intervals (replicates of the "
+        "bootstrap where one is used)",
         "score report batch notebook",
         "N",
         ge=0,

@@ -22,11 +22,19 @@ import pandas as pd
 
 from xmkit.analysis.stats import (
     alpha_from_cov,
+    alpha_interval,
     bootstrap_means,
     cov_from_parts,
+    holm,
+    icc,
+    influence_sd,
+    influence_values,
+    linearized_t_interval,
     percentile_interval,
     rwg_j,
+    t_test,
     to_index,
+    welch_df,
 )
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import wide_from_long
@@ -49,7 +57,15 @@ COLUMNS = [
     "stage_uncapped",
     "capped",
     "suppressed",
+    "se",
+    "alpha_low",
+    "alpha_high",
+    "icc1",
+    "icc2",
+    "stage_low",
+    "stage_high",
 ]
+CI_METHODS = ("t", "bootstrap")
 
 
 __all__ = [
@@ -147,6 +163,7 @@ def _group_rows(
     n_boot: int,
     rng: np.random.Generator,
     max_resample: int,
+    ci_method: str = "t",
 ) -> dict[str, np.ndarray]:
     """All numbers of one group, in the order overall, categories, practices, questions."""
     present = ~np.isnan(x)
@@ -162,18 +179,22 @@ def _group_rows(
     p_n = p_any.sum(axis=0)
     c_n = ((p_any @ _onehot(structure.p_category, len(structure.category_ids))) > 0).sum(axis=0)
 
-    ci = np.full((2, 1 + len(structure.category_ids)), np.nan)
+    n_ci = 1 + len(structure.category_ids) + n_practices
+    ci = np.full((3, n_ci), np.nan)
     if n_boot and n_resp >= max(2, min_group_size):
-        ci = _bootstrap(
-            x0,
-            mask,
-            q_score,
-            structure,
-            n_boot,
-            rng,
-            max_resample,
-            np.concatenate([overall, category[0]]),
-        )
+        estimate = np.concatenate([overall, category[0], practice[0]])
+        linear_map = _linear_map(q_score, structure)
+        answered = present.any(axis=1)
+        rows = slice(None) if answered.all() else answered  # respondents with an answer
+        if ci_method == "t":
+            sd = influence_sd(x0[rows], mask[rows], q_score, linear_map)
+            ci = np.array(linearized_t_interval(estimate, sd, n_resp)[:3])
+            # the score cannot leave the scale: clipping keeps the interval's coverage
+            ci[:2] = np.clip(ci[:2], framework.scale.min, framework.scale.max)
+        else:
+            influence = influence_values(x[rows], linear_map)
+            replicates, scale = bootstrap_means(influence, n_boot, rng, max_resample)
+            ci = np.array([*percentile_interval(estimate + replicates, estimate, scale), ci[2]])
 
     # Covariances are needed only within categories (alpha); their diagonals give rwg.
     q_category = structure.p_category[structure.q_practice]
@@ -189,39 +210,35 @@ def _group_rows(
         [rwg_j(variances[structure.q_practice == i], n_options) for i in range(n_practices)]
     )
     alpha = np.array([alpha_from_cov(block) for block in blocks])
+    alpha_ci = np.array(
+        [
+            alpha_interval(a, int(n), int((q_category == i).sum()))
+            for i, (a, n) in enumerate(zip(alpha, c_n, strict=True))
+        ]
+    ).reshape(-1, 2)
     nan = np.full
+    rest = nan(len(q_n), np.nan)
+    only_categories = [np.nan], nan(len(p_n) + len(q_n), np.nan)
     return {
         "n": np.concatenate([[n_resp], c_n, p_n, q_n]),
         "score": np.concatenate([overall, category[0], practice[0], q_score]),
-        "ci_low": np.concatenate([ci[0], nan(len(p_n) + len(q_n), np.nan)]),
-        "ci_high": np.concatenate([ci[1], nan(len(p_n) + len(q_n), np.nan)]),
-        "rwg": np.concatenate([nan(1 + len(c_n), np.nan), rwg, nan(len(q_n), np.nan)]),
-        "alpha": np.concatenate([[np.nan], alpha, nan(len(p_n) + len(q_n), np.nan)]),
+        "ci_low": np.concatenate([ci[0], rest]),
+        "ci_high": np.concatenate([ci[1], rest]),
+        "se": np.concatenate([ci[2], rest]),
+        "rwg": np.concatenate([nan(1 + len(c_n), np.nan), rwg, rest]),
+        "alpha": np.concatenate([only_categories[0], alpha, only_categories[1]]),
+        "alpha_low": np.concatenate([only_categories[0], alpha_ci[:, 0], only_categories[1]]),
+        "alpha_high": np.concatenate([only_categories[0], alpha_ci[:, 1], only_categories[1]]),
     }
 
 
-def _bootstrap(x0, mask, q_score, structure, n_boot, rng, max_resample, estimate):
-    """Seeded 95% bootstrap CI of the overall and category scores of one group.
-
-    The scores are smooth functions of the question means, so each respondent's influence on
-    them is linear to first order (Efron, 1982; Davison & Hinkley, 1997, sec. 2.7.4): for
-    question j with answer rate p_j, respondent i moves its mean by
-    ``present_ij * (x_ij - mean_j) / p_j``, and the roll-up to categories and overall is a
-    fixed linear map A. Resampling respondents and averaging these influence values gives the
-    bootstrap distribution of the scores (percentile interval) at a fraction of the cost of
-    recomputing every mean per replicate; ``tests/test_stats.py`` checks it against that
-    brute-force bootstrap.
-    """
-    answered = ~np.isnan(q_score)
-    basis = np.where(answered, np.eye(len(q_score)), np.nan)
-    _, category, overall = structure.roll_up(basis)
-    linear_map = np.nan_to_num(np.column_stack([overall, category]))  # questions x scores
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weights = np.nan_to_num(linear_map / mask.mean(axis=0)[:, None])
-    # influence @ A, expanded so no respondents x questions temporary is built
-    influence = x0 @ weights - mask @ (np.nan_to_num(q_score)[:, None] * weights)
-    replicates, scale = bootstrap_means(influence, n_boot, rng, max_resample)
-    return np.array(percentile_interval(estimate + replicates, estimate, scale))
+def _linear_map(q_score: np.ndarray, structure: RollUp) -> np.ndarray:
+    """Questions x [overall, categories, practices]: how each answered question's mean feeds
+    the scores of a group (the roll-up is linear in the question means once it is known which
+    questions were answered), for :func:`xmkit.analysis.stats.influence_values`."""
+    basis = np.where(~np.isnan(q_score), np.eye(len(q_score)), np.nan)
+    practice, category, overall = structure.roll_up(basis)
+    return np.nan_to_num(np.column_stack([overall, category, practice]))
 
 
 def score(
@@ -232,17 +249,34 @@ def score(
     n_boot: int = 1000,
     seed: int = 0,
     max_resample: int = 1000,
+    ci_method: str = "t",
 ) -> pd.DataFrame:
     """Score responses at every level, for the whole data or for each group in ``by``.
 
     ``data`` is one row per respondent (as :func:`xmkit.load_responses` returns) or the long
     layout with ``question_id`` and ``answer``. Returns one row per group and framework item
-    (see the module docstring for definitions); the CI columns hold a seeded 95% bootstrap
-    interval for category and overall scores, ``rwg`` is within-group agreement per practice and
-    ``alpha`` Cronbach's alpha per category. Rows of a group smaller than ``min_group_size``
-    (default: the framework's) have no numbers and ``suppressed=True``; so do question rows
-    answered by fewer respondents than that.
+    (see the module docstring for definitions).
+
+    Intervals: ``ci_low``, ``ci_high`` hold a 95% interval of the overall, category and
+    practice scores and ``se`` its standard error. ``ci_method="t"`` (default) is the Student-t
+    interval on n - 1 degrees of freedom of the linearized scores
+    (:func:`xmkit.analysis.stats.linearized_t_interval`), which keeps its 95% at 5 respondents;
+    ``"bootstrap"`` is the seeded percentile bootstrap of the same linearization (``n_boot``
+    replicates, ``seed``, ``max_resample``; it covers only 75-85% at 5-10 respondents, see
+    docs/scoring.md, and has no ``se``). ``n_boot=0`` skips intervals.
+
+    Agreement and reliability: ``rwg`` is within-group agreement per practice (uniform null);
+    ``alpha`` Cronbach's alpha per category with Feldt's interval (``alpha_low``,
+    ``alpha_high``); ``icc1`` and ``icc2`` (category and overall rows, the same in every group)
+    are ICC(1) and ICC(2) of the respondents' scores across the groups of ``by`` (Bliese, 2000;
+    NaN without ``by`` or with one group). The overall row's ``stage_low`` and ``stage_high``
+    are the stages the overall interval spans (see :func:`stage_span`).
+
+    Rows of a group smaller than ``min_group_size`` (default: the framework's) have no numbers
+    and ``suppressed=True``; so do question rows answered by fewer respondents than that.
     """
+    if ci_method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {CI_METHODS}, not {ci_method!r}")
     framework = framework or load_framework()
     by = by_list(by)
     wide = as_wide(data, framework)
@@ -259,7 +293,9 @@ def score(
     for key in sorted(positions, key=str):
         idx = positions[key]
         x = matrix if idx is None else matrix[idx]
-        numbers = _group_rows(x, structure, framework, min_size, n_boot, rng, max_resample)
+        numbers = _group_rows(
+            x, structure, framework, min_size, n_boot, rng, max_resample, ci_method
+        )
         frame = labels.copy()
         for column, values in numbers.items():
             frame[column] = values
@@ -270,14 +306,52 @@ def score(
             frame[col] = value
         frames.append(frame)
     result = pd.concat(frames, ignore_index=True)
+    _set_icc(result, matrix, positions, structure)
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
     result["suppressed"] = (result.pop("_group_n") < min_size) | (result["n"] < min_size)
-    numeric = ["score", "index", "ci_low", "ci_high", "rwg", "alpha"]
-    result.loc[result["suppressed"], numeric] = np.nan
-    result.loc[result["suppressed"], ["stage", "stage_uncapped", "capped"]] = pd.NA
+    numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
+    result.loc[result["suppressed"], [*numeric, "alpha_low", "alpha_high"]] = np.nan
+    stage_columns = ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]
+    result.loc[result["suppressed"], stage_columns] = pd.NA
     result.loc[result["suppressed"], "stage_name"] = None
     return result[[*by, *COLUMNS]]
+
+
+def _set_icc(result: pd.DataFrame, matrix: np.ndarray, positions: dict, structure) -> None:
+    """ICC(1), ICC(2) of respondents' category and overall scores across the groups."""
+    result["icc1"] = np.nan
+    result["icc2"] = np.nan
+    if len(positions) < 2:
+        return
+    groups = np.full(len(matrix), -1)
+    for code, idx in enumerate(positions.values()):
+        groups[idx] = code
+    _, category, overall = structure.roll_up(matrix)
+    items = {"overall": overall, **dict(zip(structure.category_ids, category.T, strict=True))}
+    for item, values in items.items():
+        level = "overall" if item == "overall" else "category"
+        rows = (result["level"] == level) & (result["id"] == item)
+        result.loc[rows, ["icc1", "icc2"]] = icc(values, groups)
+
+
+def stage_span(low: float, high: float, gate_low: float, gate_high: float, framework) -> tuple:
+    """The lowest and highest stage an overall score in [low, high] can give, with the gating
+    cap applied as its own interval allows: the highest stage is capped only when the gating
+    category is clearly below its threshold (``gate_high`` below it), the lowest whenever it
+    may be (``gate_low`` below it). (None, None) without an interval."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None, None
+    gating = framework.gating
+
+    def capped(stage: int, gate: float) -> int:
+        below = np.isfinite(gate) and gate < gating.below
+        return min(stage, gating.max_stage) if below else stage
+
+    first = framework.stages[0].min_score
+    lowest = capped(framework.stage_for(max(low, first)).stage, gate_low)
+    highest = capped(framework.stage_for(max(high, first)).stage, gate_high)
+    return lowest, max(highest, lowest)
 
 
 def _labels(framework: Framework) -> pd.DataFrame:
@@ -311,6 +385,33 @@ def _set_stage(frame: pd.DataFrame, framework: Framework) -> None:
     frame["stage_name"] = [names.get(stage), *empty[1:]]
     frame["stage_uncapped"] = pd.array([uncapped, *empty[1:]], dtype="Int64")
     frame["capped"] = pd.array([capped if stage else None, *empty[1:]], dtype="boolean")
+    first = frame.iloc[0]
+    gate_low = gate_high = np.nan
+    if len(gate):
+        gate_row = frame.loc[gate.index[0]]
+        gate_low, gate_high = gate_row["ci_low"], gate_row["ci_high"]
+    low, high = stage_span(first["ci_low"], first["ci_high"], gate_low, gate_high, framework)
+    frame["stage_low"] = pd.array([low, *empty[1:]], dtype="Int64")
+    frame["stage_high"] = pd.array([high, *empty[1:]], dtype="Int64")
+
+
+GAP_COLUMNS = [
+    "category_id",
+    "category",
+    "role_a",
+    "role_b",
+    "n_a",
+    "n_b",
+    "score_a",
+    "score_b",
+    "gap",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "flagged",
+    "suppressed",
+]
 
 
 def perception_gaps(
@@ -318,37 +419,52 @@ def perception_gaps(
     framework: Framework | None = None,
     by: str | Sequence[str] | None = None,
     min_group_size: int | None = None,
+    level: float = 0.95,
 ) -> pd.DataFrame:
-    """Category score gaps between every pair of roles (``gap = score_a - score_b``).
+    """Category score gaps between every pair of roles (``gap = score_a - score_b``), each
+    with its ``level`` interval and a decision that allows for the many pairs compared.
 
-    A gap is ``flagged`` when ``|gap|`` reaches the framework's ``perception_gap`` threshold
-    (0.5 by default) and both roles meet the minimum group size; otherwise, when either role is
-    too small, its numbers are withheld and ``suppressed=True``.
+    See :func:`gaps_from_scores` for the interval and the rule that sets ``flagged``.
     """
     framework = framework or load_framework()
     by = by_list(by)
     min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
-    scores = score(data, framework, by=[*by, "role"], min_group_size=min_size, n_boot=0)
-    return gaps_from_scores(scores, framework, by)
+    scores = score(data, framework, by=[*by, "role"], min_group_size=min_size)
+    return gaps_from_scores(scores, framework, by, level=level)
 
 
 def gaps_from_scores(
-    scores: pd.DataFrame, framework: Framework, by: Sequence[str] = ()
+    scores: pd.DataFrame, framework: Framework, by: Sequence[str] = (), level: float = 0.95
 ) -> pd.DataFrame:
-    """:func:`perception_gaps` from a score table already grouped by ``[*by, "role"]``."""
+    """:func:`perception_gaps` from a score table grouped by ``[*by, "role"]`` with intervals.
+
+    Interval: the two roles are independent samples, so the gap's standard error is
+    ``sqrt(se_a^2 + se_b^2)`` from the linearized standard errors of the two category scores,
+    and the interval and two-sided p-value use Student's t with Welch-Satterthwaite degrees of
+    freedom on ``n_a - 1`` and ``n_b - 1`` (Welch, 1947) — the analytic form of resampling the
+    respondents within each role, which keeps its level at five respondents a role where the
+    percentile bootstrap does not. Decision: the p-values of all role pairs x categories
+    (within each group of ``by``) are Holm-adjusted (``p_adjusted``; Holm, 1979), and a gap is
+    ``flagged`` only when ``p_adjusted < 1 - level`` (so its interval excludes 0 even after
+    allowing for the number of comparisons) *and* ``|gap|`` reaches the framework's
+    ``perception_gap`` threshold. A role below the minimum group size withholds the gap
+    (``suppressed=True``); a table without ``se`` (scored with ``n_boot=0``) flags nothing.
+    """
     by = list(by)
     cats = scores[scores["level"] == "category"]
+    if "se" not in cats.columns:
+        cats = cats.assign(se=np.nan)
     threshold = framework.thresholds.perception_gap
-    rows = []
+    frames = []
     for key, group in cats.groupby(by, sort=True) if by else [((), cats)]:
         key = key if isinstance(key, tuple) else (key,)
         roles = sorted(group["role"].unique())
         table = group.set_index(["role", "id"])
+        rows = []
         for a, b in combinations(roles, 2):
             for c in framework.categories:
                 ra, rb = table.loc[(a, c.id)], table.loc[(b, c.id)]
                 suppressed = bool(ra["suppressed"] or rb["suppressed"])
-                gap = np.nan if suppressed else ra["score"] - rb["score"]
                 rows.append(
                     {
                         **dict(zip(by, key, strict=True)),
@@ -360,23 +476,22 @@ def gaps_from_scores(
                         "n_b": int(rb["n"]),
                         "score_a": ra["score"],
                         "score_b": rb["score"],
-                        "gap": gap,
-                        "flagged": bool(not suppressed and abs(gap) >= threshold),
+                        "gap": np.nan if suppressed else ra["score"] - rb["score"],
+                        "_se_a": ra["se"],
+                        "_se_b": rb["se"],
                         "suppressed": suppressed,
                     }
                 )
-    columns = [
-        *by,
-        "category_id",
-        "category",
-        "role_a",
-        "role_b",
-        "n_a",
-        "n_b",
-        "score_a",
-        "score_b",
-        "gap",
-        "flagged",
-        "suppressed",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            continue
+        se = np.sqrt(frame["_se_a"] ** 2 + frame["_se_b"] ** 2)
+        df = welch_df(frame.pop("_se_a"), frame["n_a"] - 1, frame.pop("_se_b"), frame["n_b"] - 1)
+        low, high, p = t_test(frame["gap"], se, df, level)
+        frame["ci_low"], frame["ci_high"], frame["p_value"] = low, high, p
+        frame["p_adjusted"] = holm(p)
+        frame["flagged"] = (frame["p_adjusted"] < 1 - level) & (frame["gap"].abs() >= threshold)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=[*by, *GAP_COLUMNS])
+    return pd.concat(frames, ignore_index=True)[[*by, *GAP_COLUMNS]]

@@ -18,7 +18,11 @@ Semantics:
   since the current level of a practice is the whole part of its score (as
   :func:`xmkit.recommend` uses it), level n means a score of at least n.0;
 * precedence: a practice's own target, else its category's, else ``all``;
-* ``gap = target_score - score``: positive means still below target; ``met`` when ``gap <= 0``.
+* ``gap = target_score - score``: positive means still below target; ``met`` when ``gap <= 0``;
+* ``status`` allows for the score's uncertainty: ``met`` when the practice's 95% interval
+  (:func:`xmkit.score`) lies at or above the target, ``not met`` when it lies below, ``too
+  close to call`` when it contains the target (a test of the score against the target at the
+  5% level, read from the interval). Without an interval the point score decides.
 """
 
 from __future__ import annotations
@@ -43,7 +47,11 @@ GAP_COLUMNS = [
     "target_score",
     "gap",
     "met",
+    "ci_low",
+    "ci_high",
+    "status",
 ]
+STATUSES = ("met", "not met", "too close to call")
 ALL = "all"
 LEVEL_KEYS = ("level", "stage")
 
@@ -172,20 +180,42 @@ def target_gaps(
 ) -> pd.DataFrame:
     """Each practice's gap to its target, per group of a :func:`xmkit.score` table.
 
-    ``gap = target_score - score`` (positive: below target), ``met`` when ``gap <= 0``;
-    practices without a target or with a suppressed score have NaN ``gap`` and NA ``met``.
+    ``gap = target_score - score`` (positive: below target), ``met`` when ``gap <= 0``, and
+    ``status`` (met / not met / too close to call) from the practice's interval ``ci_low``,
+    ``ci_high``; practices without a target or with a suppressed score have NaN ``gap``, NA
+    ``met`` and no ``status``.
     """
     framework = framework or load_framework()
     table = _as_targets(targets, framework)
     by = group_columns(scores)
     practices = scores[scores["level"] == "practice"]
-    out = practices[[*by, "category_id", "id", "name", "score"]].rename(
-        columns={"id": "practice_id", "name": "practice"}
-    )
+    out = practices.reindex(
+        columns=[*by, "category_id", "id", "name", "score", "ci_low", "ci_high"]
+    ).rename(columns={"id": "practice_id", "name": "practice"})
     out = out.merge(table[["practice_id", "target_score"]], on="practice_id", how="left")
     out["gap"] = out["target_score"] - out["score"]
     out["met"] = pd.array(np.where(out["gap"].isna(), None, out["gap"] <= 1e-9), dtype="boolean")
+    out["status"] = [
+        target_status(t, s, lo, hi)
+        for t, s, lo, hi in zip(
+            out["target_score"], out["score"], out["ci_low"], out["ci_high"], strict=True
+        )
+    ]
     return out[[*by, *GAP_COLUMNS]].reset_index(drop=True)
+
+
+def target_status(target: float, score: float, low: float, high: float) -> str | None:
+    """met / not met / too close to call for a score with interval [low, high] (see the
+    module docstring); None without a target or a score."""
+    if not (np.isfinite(target) and np.isfinite(score)):
+        return None
+    if not (np.isfinite(low) and np.isfinite(high)):
+        low = high = score
+    if low >= target - 1e-9:
+        return "met"
+    if high < target - 1e-9:
+        return "not met"
+    return "too close to call"
 
 
 def apply_targets(

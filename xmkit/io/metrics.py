@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xmkit.analysis.stats import nps_interval
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.answers import AnswerParser
 from xmkit.io.responses import read_table
@@ -288,6 +289,30 @@ def _nps(answers: np.ndarray) -> float:
 # ---- tables -------------------------------------------------------------------------------
 
 
+NPS_EXTRA = ["n", "se", "ci_low", "ci_high"]
+
+
+def nps_table(answers: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One NPS per group of ``keys`` from a ``value`` column of 0-10 answers, with the number
+    of answers ``n``, the standard error ``se`` (points, from the trinomial variance
+    ``(p + d - (p - d)^2) / n`` of promoter share p and detractor share d) and the 95%
+    adjusted-Wald interval ``ci_low``, ``ci_high`` (:func:`xmkit.analysis.stats.nps_interval`;
+    about +-25 points at 10 answers)."""
+    v = answers["value"].to_numpy(dtype=float)
+    counts = (
+        answers.assign(_pro=v >= 9, _det=v <= 6)
+        .groupby(keys, sort=False)
+        .agg(n=("value", "size"), pro=("_pro", "sum"), det=("_det", "sum"))
+        .reset_index()
+    )
+    n, p, d = counts["n"], counts["pro"] / counts["n"], counts["det"] / counts["n"]
+    counts["value"] = 100 * (p - d)
+    counts["se"] = 100 * np.sqrt(np.maximum(p + d - (p - d) ** 2, 0) / n)
+    ci = [nps_interval(a, b, c) for a, b, c in zip(counts["pro"], counts["det"], n, strict=True)]
+    counts["ci_low"], counts["ci_high"] = [x for x, _ in ci], [y for _, y in ci]
+    return counts[[*keys, "value", *NPS_EXTRA]]
+
+
 def _units_problems(
     units: pd.Series, rows: np.ndarray, file: str, column: str, known: Iterable[str] | None
 ) -> list[Problem]:
@@ -445,14 +470,10 @@ def _check(
         return pd.DataFrame(columns=METRIC_COLUMNS), problems
     tidy = tidy.dropna(subset=["value"]).drop(columns="_row")
     if layout == "answer":
-        tidy = (
-            tidy.groupby(["unit", "period", "t", "metric"], sort=False)["value"]
-            .agg(value=lambda v: _nps(v.to_numpy()), n="size")
-            .reset_index()
-        )
+        tidy = nps_table(tidy, ["unit", "period", "t", "metric"])
     tidy["t"] = tidy["t"].astype(int) - (int(tidy["t"].min()) if len(tidy) else 0)
     order = tidy.sort_values(["unit", "t", "metric"], kind="stable").reset_index(drop=True)
-    return order[[*METRIC_COLUMNS, *(["n"] if layout == "answer" else [])]], []
+    return order[[*METRIC_COLUMNS, *(NPS_EXTRA if layout == "answer" else [])]], []
 
 
 def read_metrics(
@@ -495,7 +516,8 @@ def metrics_from_answers(
     units: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """NPS per unit, period and metric from raw 0-10 answers: ``unit, period, metric, value,
-    t, n``.
+    t`` and, per unit-period, ``n`` answers, standard error ``se`` and 95% interval ``ci_low``,
+    ``ci_high`` (see :func:`nps_table`); :func:`xmkit.analysis.linkage.reliability` uses ``se``.
 
     ``data`` is either long (``unit, period, metric, answer``: one row per answer) or wide
     (``unit, period`` and one column of answers per metric, e.g. ``NPS`` and ``eNPS``; pick

@@ -23,7 +23,7 @@ from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import load_responses
-from xmkit.report import charts, views
+from xmkit.report import charts, findings, views
 from xmkit.report.markup import section
 from xmkit.report.views import num
 
@@ -87,6 +87,10 @@ class ReportContext:
     period_name: str = "period"
     linkage: pd.DataFrame | None = None
     """EX-CX :func:`~xmkit.analysis.linkage.linkage` (whole-organization reports)."""
+    linkage_raw: pd.DataFrame | None = None
+    """The same with common period effects kept (``remove_period_means=False``)."""
+    reliability: list[dict] = field(default_factory=list)
+    """:func:`~xmkit.analysis.linkage.reliability` of the linked metrics (answers-based)."""
     other_links: list[pd.Series] = field(default_factory=list)
     """The strongest within-unit lag of every other EX x CX pair."""
     waves: pd.DataFrame | None = None
@@ -169,7 +173,7 @@ def prepare(
             )
         data = data[data["unit"] == unit]
     scores = score(data, framework, min_group_size=min_size, n_boot=n_boot, seed=seed)
-    role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=0)
+    role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=n_boot)
     unit_scores = (
         score(data, framework, by="unit", min_group_size=min_size, n_boot=0)
         if not unit
@@ -253,7 +257,7 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
-    from xmkit.analysis.linkage import linkage, metric_name, strongest_lag
+    from xmkit.analysis.linkage import linkage, metric_name, reliability, strongest_lag
     from xmkit.io.metrics import load_metrics
 
     table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
@@ -267,7 +271,12 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     pairs = [(e, c) for e in ex_names for c in cx_names if e != c]
     if not pairs:
         return out
-    out["linkage"] = linkage(table, pairs[0][0], pairs[0][1], max_lag=int(max_lag), seed=seed)
+    first_ex, first_cx = pairs[0]
+    out["linkage"] = linkage(table, first_ex, first_cx, max_lag=int(max_lag), seed=seed)
+    out["linkage_raw"] = linkage(
+        table, first_ex, first_cx, max_lag=int(max_lag), seed=seed, remove_period_means=False
+    )
+    out["reliability"] = [reliability(table, m) for m in (first_ex, first_cx)]
     others = []
     for e, c in pairs[1:]:
         best = strongest_lag(linkage(table, e, c, max_lag=int(max_lag), seed=seed), "within")
@@ -355,9 +364,10 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
         ]
     o, fw = ctx.overall, ctx.framework
     stage = next(s for s in fw.stages if s.stage == o["stage"])
+    where = findings.stage_phrase(int(o["stage"]), o.get("stage_low"), o.get("stage_high"))
     sentences = [
-        f"{ctx.scope if ctx.unit else ctx.client} is at stage {o['stage']} of "
-        f"{len(fw.stages)}, {stage.name}, with an overall score of {o['score']:.2f} out of "
+        f"{ctx.scope if ctx.unit else ctx.client} is at {where} (of {len(fw.stages)}; "
+        f"stage {o['stage']} is {stage.name}), with an overall score of {o['score']:.2f} out of "
         f"{fw.scale.max}. {stage.description}"
     ]
     cats = ctx.scores[(ctx.scores["level"] == "category")].dropna(subset=["score"])
@@ -375,18 +385,9 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
             f"The strongest category is {best['name']} ({best['score']:.2f}); the weakest is "
             f"{worst['name']} ({worst['score']:.2f})."
         )
-    shown = ctx.gaps[~ctx.gaps["suppressed"]]
-    if len(shown):
-        top = shown.loc[shown["gap"].abs().idxmax()]
-        higher, lower = (
-            (top["role_a"], top["role_b"]) if top["gap"] > 0 else (top["role_b"], top["role_a"])
-        )
-        verdict = "a gap worth discussing" if top["flagged"] else "below the threshold"
-        sentences.append(
-            f"The largest perception gap: respondents in the {higher} role rate {top['category']} "
-            f"{abs(top['gap']):.2f} points higher than {lower} ({verdict} of "
-            f"{fw.thresholds.perception_gap})."
-        )
+    gap_sentence = findings.gap_summary(ctx.gaps, fw.thresholds.perception_gap)
+    if gap_sentence:
+        sentences.append(gap_sentence)
     else:
         sentences.append(
             "No perception gap between roles can be shown: comparing two roles needs "
@@ -417,8 +418,10 @@ def stage(ctx: ReportContext) -> dict:
         [(s.stage, s.name, f"from {s.min_score:.1f}", s.description) for s in ctx.framework.stages],
         columns=["Stage", "Name", "Overall score", "What it looks like"],
     )
+    where = findings.stage_phrase(int(o["stage"]), o.get("stage_low"), o.get("stage_high"))
     caption = (
-        f"Maturity stage: {ctx.scope} reaches stage {o['stage']} ({o['stage_name']}); the "
+        f"Maturity stage: {ctx.scope} reaches {where} ({o['stage_name']}, given the 95% "
+        f"interval of the overall score, {num(o['ci_low'])} to {num(o['ci_high'])}); the "
         f"marker shows the overall score of {o['score']:.2f}."
     )
     return {
@@ -465,7 +468,7 @@ def categories(ctx: ReportContext) -> dict:
         }
     )
     caption = (
-        "Category scores with 95% bootstrap confidence intervals; the dotted line marks "
+        "Category scores with 95% confidence intervals; the dotted line marks "
         f"{ctx.framework.gating.below:.1f}, the level {ctx.framework.category(ctx.framework.gating.category).name} "  # noqa: E501
         "must reach before the stage can pass "
         f"{ctx.framework.gating.max_stage}."
@@ -599,25 +602,23 @@ def roles(ctx: ReportContext) -> dict:
             f"Category scores as each role sees them (roles with {ctx.fewer()} are not shown).",
             "Scores by role",
         )
-    flagged = ctx.gaps[ctx.gaps["flagged"]]
+    flagged = ctx.gaps[ctx.gaps["flagged"].astype(bool)]
+    threshold = ctx.framework.thresholds.perception_gap
     if len(flagged):
         flagged = flagged.assign(size=flagged["gap"].abs()).sort_values("size", ascending=False)
+    none = (
+        "No perception gap can be shown: comparing roles needs at least "
+        f"{ctx.min_group_size} responses in each."
+    )
     return {
         "title": title,
         "chart": chart,
         "table": views.table(table),
-        "threshold": ctx.framework.thresholds.perception_gap,
+        "threshold": threshold,
         "flagged": [
-            {
-                "category": r.category,
-                "role_a": r.role_a,
-                "score_a": f"{r.score_a:.2f}",
-                "role_b": r.role_b,
-                "score_b": f"{r.score_b:.2f}",
-                "gap": f"{r.gap:+.2f}",
-            }
-            for r in flagged.itertuples()
+            {"category": r["category"], "text": findings.gap_item(r)} for _, r in flagged.iterrows()
         ],
+        "summary": findings.gap_summary(ctx.gaps, threshold) or none,
     }
 
 
@@ -625,26 +626,23 @@ def roles(ctx: ReportContext) -> dict:
 def agreement(ctx: ReportContext) -> dict:
     if ctx.suppressed:
         return _withheld(ctx, "Agreement")
-    threshold = ctx.framework.thresholds.rwg_low
-    prac = ctx.scores[ctx.scores["level"] == "practice"]
-    low = prac[prac["rwg"] < threshold].sort_values("rwg")
+    view = findings.agreement_view(ctx.scores, ctx.unit_scores, ctx.framework)
+    icc = None
+    if view["icc_sentence"]:
+        table = pd.DataFrame(view["icc"], columns=["Category", "ICC(1)", "ICC(2)"])
+        icc = views.table(table.assign(**{c: table[c].map(num) for c in ("ICC(1)", "ICC(2)")}))
     return {
         "title": "Agreement",
-        "threshold": threshold,
-        "low": [{"name": r.name, "rwg": f"{r.rwg:.2f}"} for r in low.itertuples()],
+        "rwg_sentence": view["rwg_sentence"],
+        "low": [{"name": n, "rwg": f"{v:.2f}"} for n, v in view["low_rwg"]],
+        "alpha": [{"name": n, "text": t} for n, t in view["alpha"]],
+        "icc_sentence": view["icc_sentence"],
+        "icc": icc,
     }
 
 
-def _lag_text(lag: int, period_name: str) -> str:
-    if lag == 0:
-        return f"in the same {period_name}"
-    return f"{lag} {period_name}{'s' if lag != 1 else ''} later"
-
-
-def _ci(low: float, high: float, digits: int = 2) -> str:
-    if pd.isna(low) or pd.isna(high):
-        return "no interval"
-    return f"{low:+.{digits}f} to {high:+.{digits}f}"
+_lag_text = findings.lag_text
+_ci = findings.interval_text
 
 
 EVIDENCE_TITLE = "Evidence: does EX lead CX here?"
@@ -669,27 +667,27 @@ def evidence(ctx: ReportContext) -> dict | None:
     if best is None:
         return view | {"kind": "few"}
     lag = int(best["lag"])
-    clear = best["ci_low"] > 0 or best["ci_high"] < 0
-    direction = "higher" if best["r"] > 0 else "lower"
-    head = (
-        f"Within business units, {ex} is most strongly linked with {cx} "
-        f"{_lag_text(lag, per)}: r = {best['r']:.2f} (95% interval {_ci(best['ci_low'], best['ci_high'])}; "  # noqa: E501
-        f"{best['n_units']} units, {best['n_pairs']} unit-{per} pairs). "
-    )
-    head += (
-        f"When a unit's {ex} rises above its usual level, its {cx} tends to be {direction} "
-        f"{_lag_text(lag, per)}; the interval excludes 0."
-        if clear
-        else "The interval includes 0, so this is no clear evidence either way."
-    )
+    head = findings.link_sentence(best, ex, cx, per)
+    note = findings.reliability_note(ctx.reliability)
     table = result.sort_values(["lag", "kind"])
     caveats = [
         "Correlation is not causation: a third factor (a new manager, staffing, a "
         "reorganization) can move both metrics, with different delays.",
         f"Few units give wide intervals: with {best['n_units']} units an interval that includes "
         "0 means no evidence either way, not evidence of no link.",
-        f"Several lags were tested ({len(table)} intervals): by chance alone one of them can "
-        "exclude 0; trust a lag that stands out, makes sense and is seen again next year.",
+        f"Several lags were tested: the headline interval is widened for the "
+        f"{int(best['n_lags'])} lags (Šidák), while the table shows each lag's own 95% "
+        "interval, one of which can exclude 0 by chance alone.",
+        f"Changes shared by all units in a {per} (a trend, a season, a company-wide event) are "
+        "removed before correlating, so they do not count as a link. "
+        + (
+            findings.raw_link_sentence(
+                strongest_lag(ctx.linkage_raw, "within") if ctx.linkage_raw is not None else None,
+                ex,
+                cx,
+                per,
+            )
+        ),
         "Between units compares stronger and weaker units; within units asks whether a unit's "
         "own changes in EX are followed by changes in CX. Only the second dates a lead, and "
         "neither implies the other.",
@@ -697,11 +695,13 @@ def evidence(ctx: ReportContext) -> dict | None:
     return view | {
         "kind": "linked",
         "headline": head,
+        "note": note,
         "charts": [
             views.figure(
                 evidence_charts.lag_chart(result, per),
-                f"Correlation of {ex} with {cx} at each lag, between and within units, with "
-                "95% intervals; an interval crossing 0 is compatible with no link.",
+                f"Correlation of {ex} with {cx} at each lag, between and within units (changes "
+                "common to all units removed), with 95% intervals per lag; an interval crossing 0 "
+                "is compatible with no link.",
                 "Correlation by lag",
             ),
             views.figure(
@@ -734,7 +734,7 @@ def evidence(ctx: ReportContext) -> dict | None:
                 "cx": other["cx"],
                 "lag": _lag_text(int(other["lag"]), per),
                 "r": f"{other['r']:.2f}",
-                "ci": _ci(other["ci_low"], other["ci_high"]),
+                "ci": _ci(other["ci_low_adj"], other["ci_high_adj"]),
             }
             for other in ctx.other_links
         ],
@@ -749,9 +749,17 @@ def _unit_evidence(ctx: ReportContext, ex: str, cx: str) -> dict:
     if own.empty:
         return view
     order = own.drop_duplicates("period").sort_values("t" if "t" in own else "period")["period"]
+    if {"ci_low", "ci_high"} <= set(own.columns):  # NPS from answers: with its interval
+        own = own.assign(
+            value=[
+                findings.nps_text(v, lo, hi)
+                for v, lo, hi in zip(own["value"], own["ci_low"], own["ci_high"], strict=True)
+            ]
+        )
     wide = own.pivot_table(index="period", columns="metric", values="value", aggfunc="first")
     wide = wide.reindex(index=order, columns=[c for c in (ex, cx) if c in set(own["metric"])])
-    wide = wide.map(lambda v: "" if pd.isna(v) else f"{v:g}").reset_index()
+    wide = wide.map(lambda v: "" if pd.isna(v) else v if isinstance(v, str) else f"{v:g}")
+    wide = wide.reset_index()
     return view | {
         "table": views.table(wide.rename(columns={"period": ctx.period_name.capitalize()}))
     }
@@ -784,18 +792,8 @@ def progress(ctx: ReportContext) -> dict | None:
     overall = waves[waves["level"] == "overall"].iloc[0]
     if overall["suppressed"]:
         return view
-    clear = overall["ci_low"] > 0 or overall["ci_high"] < 0
-    view["headline"] = (
-        f"The overall score of {ctx.unit or ctx.client} went from "
-        f"{overall['score_before']:.2f} in {before} to {overall['score_now']:.2f}: "
-        f"a change of {overall['change']:+.2f} (95% interval "
-        f"{_ci(overall['ci_low'], overall['ci_high'])}), "
-        + (
-            "a clear change."
-            if clear
-            else "within what chance alone could give, so not a clear change."
-        )
-    )
+    view["headline"] = findings.change_sentence(overall, ctx.unit or ctx.client, before)
+    view["design"] = findings.design_note(overall["design"], int(overall["n_matched"]))
     view["chart"] = views.figure(
         evidence_charts.wave_chart(waves, ctx.framework),
         f"Change of the overall and category scores since {before}, with 95% intervals.",
@@ -815,10 +813,7 @@ def progress(ctx: ReportContext) -> dict | None:
                 "95% interval": [
                     _ci(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
                 ],
-                "Reading": [
-                    "clear change" if (lo > 0 or hi < 0) else ""
-                    for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
-                ],
+                "Reading": [findings.change_reading(r) for _, r in rows.iterrows()],
             }
         )
     )
@@ -838,6 +833,7 @@ def progress(ctx: ReportContext) -> dict | None:
                             _ci(lo, hi)
                             for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
                         ],
+                        "Reading": [findings.change_reading(r) for _, r in shown.iterrows()],
                     }
                 )
             )
@@ -853,14 +849,11 @@ def targets(ctx: ReportContext) -> dict | None:
     if ctx.suppressed:
         return _withheld(ctx, "Targets")
     gaps = ctx.target_gaps
-    with_target = gaps.dropna(subset=["target_score"])
     kinds = ctx.targets.set_index("practice_id")["kind"] if ctx.targets is not None else pd.Series()
     table = gaps.sort_values("gap", ascending=False, na_position="last")
     return {
         "title": "Targets",
-        "met": int(gaps["met"].fillna(False).sum()),
-        "total": len(gaps),
-        "without": len(gaps) - len(with_target),
+        "headline": findings.target_headline(gaps),
         "table": views.table(
             pd.DataFrame(
                 {
@@ -874,10 +867,7 @@ def targets(ctx: ReportContext) -> dict | None:
                         for t, p in zip(table["target_score"], table["practice_id"], strict=True)
                     ],
                     "Gap": table["gap"].map(_change),
-                    "Status": [
-                        "" if pd.isna(g) else ("at target" if g <= 1e-9 else "below target")
-                        for g in table["gap"]
-                    ],
+                    "Status": table["status"].map(findings.target_label),
                 }
             )
         ),
@@ -949,13 +939,18 @@ def method(ctx: ReportContext) -> dict:
         f"Stage: the highest stage whose threshold the overall score reaches, capped at stage "
         f"{fw.gating.max_stage} while {fw.category(fw.gating.category).name} is below "
         f"{fw.gating.below}.",
-        f"Confidence intervals: 95% percentile bootstrap over respondents ({ctx.n_boot} "
-        f"replicates, seed {ctx.seed}).",
-        f"Agreement: r_wg(J) (James, Demaree and Wolf, 1984) with a uniform null; below "
-        f"{fw.thresholds.rwg_low} reads as no shared view. Consistency: Cronbach's alpha per "
-        "category.",
+        "Confidence intervals: 95% Student-t intervals (n - 1 degrees of freedom) on the "
+        "linearized scores, which keep 95% coverage from 5 respondents; the stage is given "
+        "with every stage its interval spans, and a target is met, not met or too close to "
+        "call by the practice's interval.",
+        f"Agreement: r_wg(J) (James, Demaree and Wolf, 1984) against a uniform null (answers "
+        f"spread evenly over the scale); below {fw.thresholds.rwg_low} reads as no shared view. "
+        "Consistency: Cronbach's alpha per category with Feldt's interval. Unit averages: "
+        "ICC(1), the share of answer variance due to the unit, and ICC(2), the reliability of "
+        f"the unit averages, from {findings.ICC2_RELIABLE} reads as reliable (Bliese, 2000).",
         f"Perception gaps: difference of category scores between two roles, highlighted from "
-        f"{fw.thresholds.perception_gap} points.",
+        f"{fw.thresholds.perception_gap} points when its interval excludes 0 after a Holm "
+        "adjustment for the number of role pairs and categories compared.",
         f"Confidentiality: no result is shown for a group with fewer than "
         f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
