@@ -607,8 +607,8 @@ def roles(ctx: ReportContext) -> dict:
     if len(flagged):
         flagged = flagged.assign(size=flagged["gap"].abs()).sort_values("size", ascending=False)
     none = (
-        "No perception gap can be shown: comparing roles needs at least "
-        f"{ctx.min_group_size} responses in each."
+        "No perception gap can be shown: no two roles each have enough responses (at least "
+        f"{ctx.min_group_size})."
     )
     return {
         "title": title,
