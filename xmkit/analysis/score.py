@@ -8,7 +8,9 @@ Definitions (also in the README):
 * index = ``(score - 1) / 4 * 100`` on the 1-5 scale;
 * stage = highest stage whose ``min_score`` the overall score reaches, capped at
   ``gating.max_stage`` while the gating category (Converge) scores below ``gating.below``;
-* a group with fewer respondents than the minimum group size gets no score (``suppressed``).
+* a group with fewer respondents than the minimum group size gets no score (``suppressed``);
+  in a breakdown (``by``) the disclosure rule of :mod:`xmkit.analysis.disclosure` also hides
+  the groups that would let a hidden group be derived by subtraction (``suppressed_reason``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from xmkit.analysis.disclosure import SMALL, protect
 from xmkit.analysis.stats import (
     alpha_from_cov,
     bootstrap_means,
@@ -48,6 +51,7 @@ COLUMNS = [
     "stage_uncapped",
     "capped",
     "suppressed",
+    "suppressed_reason",
 ]
 
 
@@ -210,7 +214,8 @@ def score(
     interval for category and overall scores, ``rwg`` is within-group agreement per practice and
     ``alpha`` Cronbach's alpha per category. Rows of a group smaller than ``min_group_size``
     (default: the framework's) have no numbers and ``suppressed=True``; so do question rows
-    answered by fewer respondents than that.
+    answered by fewer respondents than that, and, in a breakdown, the groups the disclosure
+    rule hides so that no subtraction gives a hidden group back (``suppressed_reason``).
     """
     framework = framework or load_framework()
     by = _by_list(by)
@@ -242,6 +247,14 @@ def score(
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
     result["suppressed"] = (result.pop("_group_n") < min_size) | (result["n"] < min_size)
+    if by:
+        cross = None
+        if len(by) == 1 and by[0] != "unit" and "unit" in wide.columns:
+            # role totals must not expose what the unit reports' role rows hide
+            cross = score(wide, framework, by=["unit", *by], min_group_size=min_size, n_boot=0)
+        result = protect(result, by, min_size, cross)
+    else:
+        result["suppressed_reason"] = np.where(result["suppressed"], SMALL, "")
     numeric = ["score", "index", "ci_low", "ci_high", "rwg", "alpha"]
     result.loc[result["suppressed"], numeric] = np.nan
     result.loc[result["suppressed"], ["stage", "stage_uncapped", "capped"]] = pd.NA
