@@ -54,13 +54,17 @@ __all__ = [
     "SMALL",
     "CrossPlan",
     "audit",
+    "blank",
     "disclosure_plan",
     "hidden_remainder",
     "hide_cross",
     "hide_groups",
+    "mask",
     "notice",
     "protect",
+    "protect_metrics",
     "reason_text",
+    "unit_withholding",
 ]
 
 SMALL = "below minimum"
@@ -357,3 +361,83 @@ def disclosure_plan(
                 }
             )
     return pd.DataFrame(rows, columns=["output", "group", "n", "hidden", "reason"])
+
+
+NUMBERS = ["score", "index", "ci_low", "ci_high", "rwg", "alpha", "score_now", "score_before"]
+NUMBERS += ["change", "value"]
+
+
+def blank(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with the numbers of its suppressed rows removed (stage included)."""
+    out = table.copy()
+    rows = out["suppressed"].astype(bool).to_numpy()
+    numbers = [c for c in NUMBERS if c in out.columns]
+    out.loc[rows, numbers] = np.nan
+    for col in ("stage", "stage_uncapped", "capped"):
+        if col in out.columns:
+            out.loc[rows, col] = pd.NA
+    if "stage_name" in out.columns:
+        out.loc[rows, "stage_name"] = None
+    return out
+
+
+def mask(table: pd.DataFrame, hidden: Mapping[tuple, str], keys: Sequence[str]) -> pd.DataFrame:
+    """Hide the rows whose ``keys`` values are in ``hidden`` (``{key tuple: reason}``).
+
+    For a report drawn from part of the data (one unit) that must follow the plan made on the
+    whole data, where the unit's groups sit beside the others.
+    """
+    out = table.copy()
+    found = [hidden.get(k) for k in zip(*(out[c] for c in keys), strict=True)]
+    if "suppressed_reason" not in out.columns:
+        out["suppressed_reason"] = np.where(out["suppressed"], SMALL, "")
+    out["suppressed_reason"] = [
+        r if (r and not old) else old
+        for r, old in zip(found, out["suppressed_reason"], strict=True)
+    ]
+    out["suppressed"] = out["suppressed"].astype(bool) | [r is not None for r in found]
+    return blank(out)
+
+
+def unit_withholding(
+    data: pd.DataFrame, framework, min_size: int, units: Sequence[str] | None = None
+) -> dict[str, dict]:
+    """What the rule hides in each unit's report, from the whole organization's data.
+
+    ``{unit: {"unit": [[level, id, reason], ...], "roles": [[role, level, id, reason], ...]}}``
+    (JSON-ready, so a batch can hand it to a report that only sees its unit's rows): the
+    unit's own items hidden in the units breakdown and its role rows hidden in unit x role.
+    """
+    from xmkit.analysis.score import score
+
+    by_unit = score(data, framework, by="unit", min_group_size=min_size, n_boot=0)
+    cells = score(data, framework, by=["unit", "role"], min_group_size=min_size, n_boot=0)
+    wanted = set(map(str, units)) if units is not None else None
+    out: dict[str, dict] = {}
+    for unit, rows in by_unit[by_unit["suppressed"]].groupby("unit", sort=True):
+        if wanted is None or str(unit) in wanted:
+            out.setdefault(str(unit), {"unit": [], "roles": []})["unit"] = rows[
+                ["level", "id", "suppressed_reason"]
+            ].values.tolist()
+    for unit, rows in cells[cells["suppressed"]].groupby("unit", sort=True):
+        if wanted is None or str(unit) in wanted:
+            out.setdefault(str(unit), {"unit": [], "roles": []})["roles"] = rows[
+                ["role", "level", "id", "suppressed_reason"]
+            ].values.tolist()
+    return out
+
+
+def protect_metrics(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """Metrics built from respondents (an ``n`` column) without the rows the rule hides.
+
+    Each period and metric is a breakdown by unit (an organization-wide value being its
+    total); a hidden unit's value is left out, as a value that was not measured is.
+    """
+    if "n" not in table.columns or table.empty:
+        return table
+    keep = np.ones(len(table), dtype=bool)
+    for _, group in table.groupby(["period", "metric"], sort=False):
+        sizes = dict(zip(group.index, group["n"].astype(int), strict=True))
+        for index in hide_groups(sizes, min_size):
+            keep[table.index.get_loc(index)] = False
+    return table[keep].reset_index(drop=True)
