@@ -51,6 +51,8 @@ __all__ = [
     "AUDIT_RANK",
     "COMPLEMENTARY",
     "NESTED",
+    "NOTICE",
+    "PROTECTING",
     "SMALL",
     "CrossPlan",
     "audit",
@@ -73,6 +75,8 @@ COMPLEMENTARY = "complementary"
 """Reason: hidden so that a smaller hidden group cannot be derived by subtraction."""
 NESTED = "within a hidden group"
 """Reason: the cell belongs to a hidden unit, whose parts would give it back."""
+PROTECTING = "hidden to protect a smaller unit"
+"""What the portfolio says of a unit hidden by the secondary rule (no size below the minimum)."""
 AUDIT_RANK = 16
 """Most independent equations the cross-table audit enumerates (2**16 combinations)."""
 

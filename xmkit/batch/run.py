@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.disclosure import PROTECTING, SMALL, unit_withholding
 from xmkit.analysis.score import score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
@@ -70,6 +71,7 @@ class UnitJob:
     timeout: int = 600
     input_hash: str = ""
     include_comments: bool = False
+    withhold: dict | None = None  # what the disclosure rule hides of this unit and its roles
 
 
 @dataclass
@@ -105,7 +107,8 @@ class BatchResult:
     def summary(self) -> str:
         text = (
             f"{self.client}: {self.count(DONE)} rendered, {self.count(UNCHANGED)} unchanged, "
-            f"{self.count(SKIPPED)} skipped (below the minimum group size), "
+            f"{self.count(SKIPPED)} skipped (below the minimum group size or hidden to protect "
+            "a smaller unit), "
             f"{self.count(FAILED)} failed, in {self.elapsed:.1f} s -> {self.folder}"
         )
         for unit in self.failed:
@@ -280,6 +283,7 @@ def render_unit(job: UnitJob) -> UnitResult:
             job.min_group_size,
             job.seed,
             job.include_comments,
+            withhold=job.withhold,
         )
         written = render_notebook(
             template_path(),
@@ -597,19 +601,22 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
     results: list[UnitResult] = []
     jobs: list[UnitJob] = []
     by_unit = dict(iter(src.data.groupby("unit", sort=False))) if len(src.data) else {}
+    withheld = unit_withholding(src.data, framework, min_size) if len(src.data) else {}
     for unit in units:
         n = int(sizes.get(unit, 0))
         if unit in src.failed:
             results.append(UnitResult(unit, slugs[unit], FAILED, n, error=src.failed[unit]))
             continue
-        if n < min_size:
+        plan = withheld.get(str(unit), {})
+        if n < min_size or ["overall", "overall"] in [r[:2] for r in plan.get("unit", [])]:
+            # below the minimum, or hidden so that a smaller unit cannot be derived
             results.append(UnitResult(unit, slugs[unit], SKIPPED, n, error=None))
             continue
         rows = by_unit[unit]
         if not opts.include_comments:  # comments travel only when the report shows them
             rows = rows.drop(columns=["comment"], errors="ignore")
         csv = rows.to_csv(index=False, lineterminator="\r\n")  # a lone CR in a cell is quoted
-        params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed])
+        params = json.dumps([src.client, unit, src.period, opts.formats, min_size, opts.seed, plan])
         input_hash = _digest(csv, params)
         before = earlier.get(unit, {})
         if (
@@ -639,6 +646,7 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
                 opts.timeout,
                 input_hash,
                 opts.include_comments,
+                plan or None,
             )
         )
     for result in results:
@@ -686,6 +694,11 @@ def portfolio_table(
         wide["stage_name"] = overall["stage_name"]
         wide["capped"] = overall["capped"]
         wide["suppressed"] = overall["suppressed"]
+        wide["withheld"] = (
+            overall["suppressed_reason"]
+            .map({SMALL: f"fewer than {min_size} responses", "": ""})
+            .fillna(PROTECTING)
+        )
         base = base.merge(wide.reset_index(), on="unit", how="left")
     base.insert(1, "status", [status[u].status for u in base["unit"]])
     base.insert(2, "respondents", [status[u].n for u in base["unit"]])

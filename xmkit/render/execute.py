@@ -220,11 +220,14 @@ def report_parameters(
     previous: str | Path | None = None,
     previous_period: str = "",
     targets: Mapping | None = None,
+    withhold: Mapping | None = None,
 ) -> dict:
     """The report notebook's papermill parameters (paths made absolute).
 
     The evidence inputs are off unless given: no ``metrics``, ``previous`` or ``targets`` means
     the report has no Evidence, Progress or Targets section (whatever the template's defaults).
+    ``withhold`` is what the disclosure rule hides of a unit whose report sees only its own
+    rows (:func:`xmkit.analysis.disclosure.unit_withholding`).
     """
     return {
         "responses": str(Path(responses).resolve()),
@@ -243,6 +246,7 @@ def report_parameters(
         "previous": str(Path(previous).resolve()) if previous else "",
         "previous_period": previous_period,
         "targets": json.dumps(dict(targets)) if targets else "",
+        "withhold": json.dumps(dict(withhold)) if withhold else "",
     }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.disclosure import NOTICE, PROTECTING
 from xmkit.framework import Framework, load_framework
 from xmkit.report import charts, evidence_charts
 from xmkit.report.sections import _num, _section, _table, esc, figure
@@ -146,12 +147,20 @@ def ranking(ctx: PortfolioContext) -> str:
             {
                 "Unit": others["unit"],
                 "Why no scores": [
-                    reason.get(s, f"fewer than {ctx.min_group_size} responses")
-                    for s in others["status"]
+                    w
+                    if isinstance(w, str) and w and s != "failed"
+                    else reason.get(s, reason["skipped"])
+                    for s, w in zip(
+                        others["status"],
+                        others.get("withheld", pd.Series([""] * len(others), index=others.index)),
+                        strict=True,
+                    )
                 ],
             }
         )
         html += "<h3>Units without scores</h3>" + _table(rows)
+        if "withheld" in others and others["withheld"].eq(PROTECTING).any():
+            html += f'<p class="notice">{esc(NOTICE)}</p>'
     return _section("ranking", "Ranking", html)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
+from xmkit.analysis.disclosure import SMALL, mask, notice, unit_withholding
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
@@ -94,6 +95,17 @@ class ReportContext:
     def fewer(self) -> str:
         return f"fewer than {self.min_group_size} responses"
 
+    def hidden_label(self, reason: str) -> str:
+        """What a hidden group's row says: its size below the minimum, or protection."""
+        return self.fewer() if reason == SMALL else "hidden to protect respondents"
+
+    def notice(self) -> str:
+        """The one-line notice when the rule hides any group of this report ("" if none)."""
+        tables = [self.scores, self.role_scores, self.unit_scores]
+        tables += [t for t in (self.waves, self.unit_waves) if t is not None]
+        reasons = [r for t in tables if "suppressed_reason" in t for r in t["suppressed_reason"]]
+        return notice([r for r in reasons if r != SMALL])
+
 
 def prepare(
     responses: str | Path | pd.DataFrame,
@@ -113,6 +125,7 @@ def prepare(
     previous: str | Path | pd.DataFrame | None = None,
     previous_period: str = "",
     targets: str | Mapping | None = None,
+    withhold: str | Mapping | None = None,
 ) -> ReportContext:
     """Load, filter to the unit (if any) and compute every table the report needs.
 
@@ -123,7 +136,10 @@ def prepare(
     metrics to link, comma-separated or lists, default engagement and NPS), ``previous`` (the
     responses of an earlier wave, ``previous_period`` its name) and ``targets`` (a mapping, or
     its JSON text). Relative paths are read from the responses file's folder. In a unit report
-    the metrics and the previous wave are filtered to the unit.
+    the metrics and the previous wave are filtered to the unit, and what the disclosure rule
+    hides of the unit and its roles beside the other units is hidden here too: ``withhold``
+    (:func:`~xmkit.analysis.disclosure.unit_withholding` of this unit, or its JSON text) when
+    the data holds this unit only, as in a batch; otherwise it is worked out from ``data``.
     """
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
@@ -131,7 +147,14 @@ def prepare(
         responses if isinstance(responses, pd.DataFrame) else load_responses(responses, framework)
     )
     min_size = min_group_size or framework.thresholds.min_group_size
+    hidden: dict = {}
     if unit:
+        if isinstance(withhold, str) and withhold.strip():
+            hidden = json.loads(withhold)
+        elif isinstance(withhold, Mapping):
+            hidden = dict(withhold)
+        elif unit in set(data["unit"]):
+            hidden = unit_withholding(data, framework, min_size, [unit]).get(unit, {})
         if unit not in set(data["unit"]):
             units = ", ".join(sorted(map(str, data["unit"].unique())))
             raise XmkitError(
@@ -144,6 +167,13 @@ def prepare(
         data = data[data["unit"] == unit]
     scores = score(data, framework, min_group_size=min_size, n_boot=n_boot, seed=seed)
     role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=0)
+    if hidden:
+        scores = mask(scores, {(lv, i): r for lv, i, r in hidden["unit"]}, ["level", "id"])
+        role_scores = mask(
+            role_scores,
+            {(ro, lv, i): r for ro, lv, i, r in hidden["roles"]},
+            ["role", "level", "id"],
+        )
     unit_scores = (
         score(data, framework, by="unit", min_group_size=min_size, n_boot=0)
         if not unit
@@ -172,7 +202,7 @@ def prepare(
         gap_table = target_gaps(scores, target_table, framework)
         steps = apply_targets(steps, scores, target_table, framework)
     evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed)
-    waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
+    waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores)
     return ReportContext(
         client=client,
         unit=unit or None,
@@ -251,8 +281,11 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     return out
 
 
-def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed) -> dict:
-    """Change since the previous wave for this scope (and per unit for an organization)."""
+def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores) -> dict:
+    """Change since the previous wave for this scope (and per unit for an organization).
+
+    A unit's change is hidden for every item hidden in either wave's units breakdown.
+    """
     if previous is None or (isinstance(previous, str | Path) and not str(previous).strip()):
         return {}
     from xmkit.analysis.waves import compare_waves
@@ -262,13 +295,18 @@ def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
         if isinstance(previous, pd.DataFrame)
         else load_responses(_near(previous, base), framework)
     )
+    hidden_before: dict = {}
     if unit:
+        if unit in set(before["unit"]):
+            plan = unit_withholding(before, framework, min_size, [unit]).get(unit, {})
+            hidden_before = {(lv, i): r for lv, i, r in plan.get("unit", [])}
         before = before[before["unit"] == unit]
-    out = {
-        "waves": compare_waves(
-            data, before, framework, min_group_size=min_size, n_boot=n_boot, seed=seed
-        )
-    }
+    waves = compare_waves(
+        data, before, framework, min_group_size=min_size, n_boot=n_boot, seed=seed
+    )
+    now = scores[scores["suppressed"]]
+    hidden_now = {(lv, i): r for lv, i, r in now[["level", "id", "suppressed_reason"]].values}
+    out = {"waves": mask(waves, {**hidden_before, **hidden_now}, ["level", "id"])}
     if not unit:
         by_unit = compare_waves(
             data, before, framework, by="unit", min_group_size=min_size, n_boot=n_boot, seed=seed
@@ -318,12 +356,25 @@ def _num(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.2f}"
 
 
-def _withheld(ctx: ReportContext) -> str:
+def _withheld_sentence(ctx: ReportContext) -> str:
+    if ctx.overall["suppressed_reason"] == SMALL:
+        return (
+            f"{ctx.fewer().capitalize()} were received for {ctx.scope}, so no results are "
+            "shown, to protect respondents' confidentiality."
+        )
     return (
-        f'<p class="withheld">{esc(ctx.fewer().capitalize())} were received for '
-        f"{esc(ctx.scope)}, so no results are shown, to protect respondents' confidentiality."
-        "</p>"
+        f"No results are shown for {ctx.scope}: beside the other units' results they would let "
+        "a smaller group's answers be worked out, so they are hidden to protect respondents."
     )
+
+
+def _withheld(ctx: ReportContext) -> str:
+    return f'<p class="withheld">{esc(_withheld_sentence(ctx))}</p>'
+
+
+def _notice(ctx: ReportContext) -> str:
+    """The one-line notice, where the rule hid a group beyond those below the minimum."""
+    return f'<p class="notice">{esc(text)}</p>' if (text := ctx.notice()) else ""
 
 
 # ---- sections ------------------------------------------------------------------------------
@@ -349,10 +400,7 @@ def cover(ctx: ReportContext) -> str:
 def summary_sentences(ctx: ReportContext) -> list[str]:
     """The executive summary as plain sentences (text, not yet escaped)."""
     if ctx.suppressed:
-        return [
-            f"{ctx.fewer().capitalize()} were received, so no results are shown to protect "
-            "respondents' confidentiality."
-        ]
+        return [_withheld_sentence(ctx)]
     o, fw = ctx.overall, ctx.framework
     stage = next(s for s in fw.stages if s.stage == o["stage"])
     sentences = [
@@ -549,8 +597,13 @@ def units(ctx: ReportContext) -> str:
             "Business unit": overall["unit"],
             "Respondents": overall["n"],
             "Overall": [
-                ctx.fewer() if s else _num(v)
-                for v, s in zip(overall["score"], overall["suppressed"], strict=True)
+                ctx.hidden_label(r) if s else _num(v)
+                for v, s, r in zip(
+                    overall["score"],
+                    overall["suppressed"],
+                    overall["suppressed_reason"],
+                    strict=True,
+                )
             ],
             "Stage": [
                 "" if s else f"{st} {nm}"
@@ -562,7 +615,7 @@ def units(ctx: ReportContext) -> str:
     )
     body += _table(table)
     if hidden:
-        body += f"<p>{len(hidden)} unit(s) with {esc(ctx.fewer())} are listed without scores.</p>"
+        body += f"<p>{len(hidden)} unit(s) are listed without scores.</p>" + _notice(ctx)
     return _section("units", "Business units", body)
 
 
@@ -576,13 +629,15 @@ def roles(ctx: ReportContext) -> str:
     )
     table = table.reindex(columns=[c.name for c in ctx.framework.categories]).map(_num)
     suppressed = overall["suppressed"].reindex(table.index).fillna(True).astype(bool)
-    table.loc[suppressed.to_numpy()] = ctx.fewer()
+    reasons = overall["suppressed_reason"].reindex(table.index).fillna(SMALL)
+    for role, reason in reasons[suppressed].items():
+        table.loc[role] = ctx.hidden_label(reason)
     table.insert(
         0,
         "Respondents",
         [
-            ctx.fewer() if s else str(n)
-            for n, s in zip(overall["n"].reindex(table.index), suppressed, strict=True)
+            ctx.hidden_label(r) if s else str(n)
+            for n, s, r in zip(overall["n"].reindex(table.index), suppressed, reasons, strict=True)
         ],
     )
     table = table.reset_index().rename(columns={"role": "Role"})
@@ -594,7 +649,7 @@ def roles(ctx: ReportContext) -> str:
             f"Category scores as each role sees them (roles with {ctx.fewer()} are not shown).",
             "Scores by role",
         )
-    body += _table(table)
+    body += _table(table) + (_notice(ctx) if suppressed.any() else "")
     flagged = ctx.gaps[ctx.gaps["flagged"]].copy()
     if len(flagged):
         flagged["size"] = flagged["gap"].abs()
@@ -776,8 +831,8 @@ def progress(ctx: ReportContext) -> str:
     if overall["suppressed"]:
         body = (
             f"<p>No comparison with {esc(before)} is shown for {esc(ctx.scope)}: one of the two "
-            f"waves has {esc(ctx.fewer())} (or none), and a change would reveal a small group's "
-            "answers.</p>"
+            f"waves has {esc(ctx.fewer())} (or none), or its results are hidden to protect "
+            "respondents, and a change would reveal a small group's answers.</p>"
         )
         return _section("progress", title, body)
     clear = overall["ci_low"] > 0 or overall["ci_high"] < 0
@@ -844,8 +899,8 @@ def progress(ctx: ReportContext) -> str:
         hidden = units[units["suppressed"]]["unit"].tolist()
         if hidden:
             body += (
-                f"<p>Not compared, with {esc(ctx.fewer())} in one of the waves or absent from "
-                f"one: {esc(', '.join(map(str, hidden)))}.</p>"
+                f"<p>Not compared, with {esc(ctx.fewer())} in one of the waves, absent from "
+                f"one, or hidden to protect respondents: {esc(', '.join(map(str, hidden)))}.</p>"
             )
     return _section("progress", title, body)
 
@@ -967,8 +1022,8 @@ def comments(ctx: ReportContext) -> str:
         )
     if ctx.comments_withheld:
         body += (
-            f"<p>Comments of {ctx.comments_withheld} unit(s) with {esc(ctx.fewer())} are not "
-            "shown.</p>"
+            f"<p>Comments of {ctx.comments_withheld} unit(s) with {esc(ctx.fewer())}, or hidden "
+            "to protect respondents, are not shown.</p>"
         )
     return _section("comments", "Comments", body)
 
@@ -994,7 +1049,9 @@ def method(ctx: ReportContext) -> str:
         f"Perception gaps: difference of category scores between two roles, highlighted from "
         f"{fw.thresholds.perception_gap} points.",
         f"Confidentiality: no result is shown for a group with fewer than "
-        f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
+        f"{ctx.min_group_size} responses, nor for a group whose result would let a hidden "
+        "group's answers be worked out by subtraction (the next-smallest group is hidden too), "
+        "and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
     ]
     body = "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
