@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.disclosure import SMALL, disclosure_plan
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import perception_gaps, score
 from xmkit.errors import XmkitError
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="responses file")
     _framework_arg(p)
+    _min_size_arg(p)
     p.set_defaults(run=_cmd_validate)
 
     p = sub.add_parser(
@@ -311,7 +313,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"{data['unit'].nunique()} units, {data['role'].nunique()} roles, "
         f"{answered}/{total} answers given"
     )
+    min_size = args.min_group_size or framework.thresholds.min_group_size
+    print(_plan_text(disclosure_plan(data, framework, min_size), min_size))
     return 0
+
+
+def _plan_text(plan: pd.DataFrame, min_size: int) -> str:
+    """Which groups each output hides and why, one line per output."""
+    outputs = {
+        "units": "units (organization report, portfolio, score --by unit; no unit report)",
+        "roles": "roles (organization report, score --by role)",
+        "unit x role": "roles inside unit reports (score --by unit,role)",
+    }
+    lines = [f"Hidden to protect respondents (minimum group size {min_size}):"]
+    for output, label in outputs.items():
+        hidden = plan[(plan["output"] == output) & plan["hidden"]]
+        lines.append(f"  {label}:" + ("" if len(hidden) else " none"))
+        lines += [f"    {g}: {r}" for g, r in zip(hidden["group"], hidden["reason"], strict=True)]
+    return "\n".join(lines)
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -375,7 +394,14 @@ def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
             strict=True,
         )
     ]
-    table.loc[overall["suppressed"].to_numpy(), order] = hidden
+    for i, (reason, s) in enumerate(
+        zip(overall["suppressed_reason"], overall["suppressed"], strict=True)
+    ):
+        if s:
+            table.iloc[i, table.columns.get_indexer(order)] = (
+                hidden if reason == SMALL else "hidden"
+            )
+            table.iloc[i, table.columns.get_loc("stage")] = hidden if reason == SMALL else "hidden"
     return table.to_string()
 
 
