@@ -399,7 +399,7 @@ def mask(table: pd.DataFrame, hidden: Mapping[tuple, str], keys: Sequence[str]) 
         r if (r and not old) else old
         for r, old in zip(found, out["suppressed_reason"], strict=True)
     ]
-    out["suppressed"] = out["suppressed"].astype(bool) | [r is not None for r in found]
+    out["suppressed"] = out["suppressed"].astype(bool) | np.array([r is not None for r in found])
     return blank(out)
 
 

@@ -202,7 +202,7 @@ def compare_waves(
     moved = _few_moved(current, previous, by, min_size)
     if moved:
         keys_of = merged[by].itertuples(index=False, name=None) if by else [()] * len(merged)
-        merged["suppressed"] |= [k in moved for k in keys_of]
+        merged["suppressed"] |= np.array([k in moved for k in keys_of], dtype=bool)
     merged["change"] = merged["score_now"] - merged["score_before"]
     merged["ci_low"] = np.nan
     merged["ci_high"] = np.nan
