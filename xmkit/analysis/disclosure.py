@@ -164,15 +164,18 @@ def _rref(matrix: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     return a[:rank]
 
 
-def _equations(cells: Mapping, plan: CrossPlan) -> tuple[list, np.ndarray]:
-    """Hidden cells and the published sums over them (the total, visible rows and columns)."""
+def _equations(cells: Mapping, plan: CrossPlan) -> tuple[list, np.ndarray, list]:
+    """Hidden cells, the published sums over them (the total, visible rows and columns) and
+    what each sum is (``("total", None)``, ``("row", r)``, ``("col", c)``)."""
     hidden = [c for c in cells if c in plan.cells]
-    rows = [np.ones(len(hidden))]
-    for r in {c[0] for c in cells} - set(plan.rows):
+    rows, labels = [np.ones(len(hidden))], [("total", None)]
+    for r in sorted({c[0] for c in cells} - set(plan.rows), key=str):
         rows.append(np.array([float(c[0] == r) for c in hidden]))
-    for k in {c[1] for c in cells} - set(plan.cols):
+        labels.append(("row", r))
+    for k in sorted({c[1] for c in cells} - set(plan.cols), key=str):
         rows.append(np.array([float(c[1] == k) for c in hidden]))
-    return hidden, np.array(rows)
+        labels.append(("col", k))
+    return hidden, np.array(rows), labels
 
 
 def audit(cells: Mapping[tuple, int], plan: CrossPlan, min_size: int) -> list | None:
@@ -181,7 +184,7 @@ def audit(cells: Mapping[tuple, int], plan: CrossPlan, min_size: int) -> list | 
     Returns the smallest such set, ``[]`` when there is none, or None when there are more
     than :data:`AUDIT_RANK` independent equations (not enumerated).
     """
-    hidden, equations = _equations(cells, plan)
+    hidden, equations, _ = _equations(cells, plan)
     if not hidden:
         return []
     basis = _rref(equations)
@@ -240,22 +243,30 @@ def hide_cross(
         found = audit(cells, plan, min_size)
         if found == []:
             return plan
-        if found is None:  # too many equations: role totals with a hidden cell are withheld
+        candidates = [] if found is None else _fixes(cells, plan, found, col_n)
+        if not candidates:  # too many equations, or nothing next to the leak: the fallback
             for c in by_col:
                 if c not in plan.cols and any(cell in plan.cells for cell in by_col[c]):
                     plan.cols[c] = COMPLEMENTARY
             return plan
-        touched_rows = {r for r, _ in found} - set(plan.rows)
-        touched_cols = {c for _, c in found} - set(plan.cols)
-        candidates = [
-            (n, 0, str(cell), ("cell", cell))
-            for cell, n in cells.items()
-            if cell not in plan.cells and (cell[0] in touched_rows or cell[1] in touched_cols)
-        ] + [(col_n[c], 1, str(c), ("col", c)) for c in touched_cols]
-        if not candidates:  # cannot happen: the remaining equations would isolate nothing
-            raise AssertionError(f"disclosure audit found no fix for {found}")
         kind, key = min(candidates)[3]
         (plan.cells if kind == "cell" else plan.cols)[key] = COMPLEMENTARY
+
+
+def _fixes(cells: Mapping, plan: CrossPlan, found: list, col_n: Mapping) -> list[tuple]:
+    """What could be hidden to break a leak: the shown cells and role totals in the rows and
+    columns of the leaked cells and of the published sums that isolate them."""
+    hidden, equations, labels = _equations(cells, plan)
+    target = np.array([float(c in found) for c in hidden])
+    weights, *_ = np.linalg.lstsq(equations.T, target, rcond=None)
+    used = [label for label, w in zip(labels, weights, strict=True) if abs(w) > 1e-9]
+    rows = {r for kind, r in used if kind == "row"} | ({r for r, _ in found} - set(plan.rows))
+    cols = {c for kind, c in used if kind == "col"} | ({c for _, c in found} - set(plan.cols))
+    return [
+        (n, 0, str(cell), ("cell", cell))
+        for cell, n in cells.items()
+        if cell not in plan.cells and (cell[0] in rows or cell[1] in cols)
+    ] + [(col_n[c], 1, str(c), ("col", c)) for c in cols]
 
 
 def _item_sizes(scores: pd.DataFrame, by: list[str]) -> dict[tuple, dict]:
