@@ -508,3 +508,22 @@ def test_validate_prints_which_groups_are_hidden_and_why(tmp_path, data):
 
 def test_report_notice_names_no_size_below_the_minimum():
     assert not re.search(r"\d", NOTICE)
+
+
+def test_a_cross_table_too_large_to_audit_shows_only_role_totals_without_hidden_cells():
+    """20 units x 4 roles: more equations than the audit enumerates, so the safe fallback
+    applies and a role total that is shown adds nothing to the shown cells."""
+    rng = np.random.default_rng(2)
+    cells = {
+        (f"u{i}", f"r{j}"): int(n)
+        for i in range(20)
+        for j, n in enumerate(rng.integers(0, 12, 4))
+        if n > 0
+    }
+    plan = hide_cross(cells, MIN)
+    assert audit(cells, plan, MIN) is None
+    for role in {r for _, r in cells} - set(plan.cols):
+        assert not [c for c in cells if c[1] == role and c in plan.cells], role
+    for unit in {u for u, _ in cells} - set(plan.rows):
+        row = {c: n for c, n in cells.items() if c[0] == unit}
+        assert hidden_remainder(row, plan.cells) in (0, *range(MIN, 1000))

@@ -168,25 +168,32 @@ def _equations(cells: Mapping, plan: CrossPlan) -> tuple[list, np.ndarray, list]
     """Hidden cells, the published sums over them (the total, visible rows and columns) and
     what each sum is (``("total", None)``, ``("row", r)``, ``("col", c)``)."""
     hidden = [c for c in cells if c in plan.cells]
-    rows, labels = [np.ones(len(hidden))], [("total", None)]
-    for r in sorted({c[0] for c in cells} - set(plan.rows), key=str):
-        rows.append(np.array([float(c[0] == r) for c in hidden]))
-        labels.append(("row", r))
-    for k in sorted({c[1] for c in cells} - set(plan.cols), key=str):
-        rows.append(np.array([float(c[1] == k) for c in hidden]))
-        labels.append(("col", k))
-    return hidden, np.array(rows), labels
+    first = pd.Series([c[0] for c in hidden], dtype=object)
+    second = pd.Series([c[1] for c in hidden], dtype=object)
+    rows = sorted({c[0] for c in cells} - set(plan.rows), key=str)
+    cols = sorted({c[1] for c in cells} - set(plan.cols), key=str)
+    equations = [np.ones(len(hidden))]
+    equations += [first.eq(r).to_numpy(dtype=float) for r in rows]
+    equations += [second.eq(k).to_numpy(dtype=float) for k in cols]
+    labels = [("total", None), *(("row", r) for r in rows), *(("col", k) for k in cols)]
+    return hidden, np.array(equations), labels
 
 
 def audit(cells: Mapping[tuple, int], plan: CrossPlan, min_size: int) -> list | None:
     """A set of hidden cells that the published sums isolate with 1 to min-1 respondents.
 
-    Returns the smallest such set, ``[]`` when there is none, or None when there are more
-    than :data:`AUDIT_RANK` independent equations (not enumerated).
+    Returns the smallest such set, ``[]`` when there is none, or None when there could be
+    more than :data:`AUDIT_RANK` independent equations (more hidden cells and more published
+    sums than that; not enumerated).
     """
-    hidden, equations, _ = _equations(cells, plan)
-    if not hidden:
+    n_hidden = sum(1 for c in cells if c in plan.cells)
+    if not n_hidden:
         return []
+    n_equations = 1 + len({c[0] for c in cells} - set(plan.rows))
+    n_equations += len({c[1] for c in cells} - set(plan.cols))
+    if min(n_hidden, n_equations) > AUDIT_RANK:  # the rank could exceed it: not enumerated
+        return None
+    hidden, equations, _ = _equations(cells, plan)
     basis = _rref(equations)
     if len(basis) > AUDIT_RANK:
         return None
