@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check a responses file and list every problem",
         description="Check a responses file (CSV, XLSX, long layout, Qualtrics or form-tool "
-        "export) and list every problem with its row, column and what was expected. "
+        "export) and list every problem with its row, column and what was expected; when "
+        "valid, list which groups each output will hide to protect respondents, and why. "
         "Exit 0 when valid, 1 when not.",
         epilog=EPILOG,
     )
