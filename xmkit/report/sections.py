@@ -21,7 +21,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from xmkit.analysis.disclosure import SMALL, mask, notice, unit_withholding
+from xmkit.analysis.disclosure import SMALL, mask, notice, protect_metrics, unit_withholding
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
@@ -201,7 +201,7 @@ def prepare(
         target_table = parse_targets(targets, framework)
         gap_table = target_gaps(scores, target_table, framework)
         steps = apply_targets(steps, scores, target_table, framework)
-    evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed)
+    evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed, min_size)
     waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores)
     return ReportContext(
         client=client,
@@ -253,14 +253,21 @@ def _json_targets(text: str) -> dict | None:
     return value
 
 
-def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> dict:
-    """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
+def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int, min_size: int) -> dict:
+    """The metrics (filtered to the unit) and, for a whole organization, their linkage.
+
+    Metrics built from respondents (with ``n``) follow the disclosure rule.
+    """
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
     from xmkit.analysis.linkage import _metric_name, linkage, strongest_lag
     from xmkit.io.metrics import load_metrics
 
-    table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
+    table = (
+        protect_metrics(metrics, min_size)
+        if isinstance(metrics, pd.DataFrame)
+        else load_metrics(_near(metrics, base), min_group_size=min_size)
+    )
     ex_names = [_metric_name(table, n) for n in _names(ex, "engagement")]
     cx_names = [_metric_name(table, n) for n in _names(cx, "NPS")]
     out: dict = {"ex": ex_names, "cx": cx_names}
