@@ -251,7 +251,7 @@ def score(
         cross = None
         if len(by) == 1 and by[0] != "unit" and "unit" in wide.columns:
             # role totals must not expose what the unit reports' role rows hide
-            cross = score(wide, framework, by=["unit", *by], min_group_size=min_size, n_boot=0)
+            cross = _counts(wide, structure, labels, ["unit", *by], min_size)
         result = protect(result, by, min_size, cross)
     else:
         result["suppressed_reason"] = np.where(result["suppressed"], SMALL, "")
@@ -260,6 +260,29 @@ def score(
     result.loc[result["suppressed"], ["stage", "stage_uncapped", "capped"]] = pd.NA
     result.loc[result["suppressed"], "stage_name"] = None
     return result[[*by, *COLUMNS]]
+
+
+def _counts(
+    wide: pd.DataFrame, structure: _Structure, labels: pd.DataFrame, by: list[str], min_size: int
+) -> pd.DataFrame:
+    """Respondents per group and item (``n`` as :func:`score` counts it), without the scores:
+    what the disclosure rule needs of a breakdown that is not itself published."""
+    present = ~np.isnan(wide[structure.qids].to_numpy(dtype=float))
+    q_practice = _onehot(structure.q_practice, len(structure.practice_ids))
+    p_category = _onehot(structure.p_category, len(structure.category_ids))
+    frames = []
+    for key, idx in wide.groupby(by, sort=True, dropna=False, observed=True).indices.items():
+        x = present[idx]
+        p_any = (x @ q_practice) > 0
+        c_n = ((p_any @ p_category) > 0).sum(axis=0)
+        n = np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
+        frame = labels[["level", "id"]].assign(n=n.astype(int))
+        for col, value in zip(by, key if isinstance(key, tuple) else (key,), strict=True):
+            frame[col] = value
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table["suppressed"] = table["n"] < min_size
+    return table
 
 
 def _labels(framework: Framework) -> pd.DataFrame:
