@@ -3,7 +3,8 @@
 Every unit report is a papermill notebook run on a real kernel, so each batch is run once by a
 module-scoped fixture and inspected by several tests, one behaviour each:
 
-* a 26-unit batch (24 good, 1 with a bad answer, 1 below the minimum group size) via the CLI;
+* a 26-unit batch (23 good, 1 with a bad answer, 1 below the minimum group size and the
+  next-smallest unit hidden with it) via the CLI;
 * SIGTERM in the middle of a run, then ``--resume``;
 * ``--resume`` after one answer changed;
 * the Dask executor (a LocalCluster started by xmkit, and an external scheduler) against the
@@ -127,7 +128,9 @@ def images(page) -> list[dict]:
 
 # ---- 1. a 26-unit batch via the CLI --------------------------------------------------------
 
-GOOD = [f"Store {i:02d}" for i in range(1, 25)]  # 24 units that render
+STORES = [f"Store {i:02d}" for i in range(1, 25)]  # 24 units of 6 to 8 respondents
+HIDDEN = "Store 01"  # 6, the next-smallest: hidden too, or the total minus the rest is Kiosk
+GOOD = [name for name in STORES if name != HIDDEN]  # 23 units that render
 BROKEN = "Outlet Broken"  # one answer "abc": fails, alone
 SMALL = "Kiosk Small"  # 3 respondents, below the minimum of 5: skipped
 
@@ -141,7 +144,7 @@ class Big:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory, framework) -> Big:
-    units = {name: 6 + i % 3 for i, name in enumerate(GOOD)}
+    units = {name: 6 + i % 3 for i, name in enumerate(STORES)}
     units[BROKEN] = 7
     units[SMALL] = 3
     data = make_responses(units, framework, seed=1)
@@ -156,15 +159,15 @@ def test_batch_cli_exits_1_and_names_the_failed_unit_when_one_of_26_units_fails(
     result = big.run.result
     with capsys.disabled():
         print(
-            f"\n[test_batch] 26-unit batch (24 rendered, 1 failed, 1 skipped), --jobs 2, "
+            f"\n[test_batch] 26-unit batch (23 rendered, 1 failed, 2 skipped), --jobs 2, "
             f"html: {big.run.elapsed:.1f} s wall clock",
             flush=True,
         )
     assert result.returncode == 1, explain(result)
     output = result.stdout + result.stderr
     assert f"failed: {BROKEN}" in output, explain(result)
-    assert "24 rendered" in result.stdout
-    assert "1 skipped" in result.stdout
+    assert "23 rendered" in result.stdout
+    assert "2 skipped" in result.stdout
     assert "1 failed" in result.stdout
     assert "Traceback" not in output
 
@@ -173,7 +176,7 @@ def test_batch_renders_a_report_for_every_good_unit_and_none_for_failed_or_small
     out = big.run.out
     manifest = big.run.manifest
     reports = sorted(out.rglob("report.html"))
-    assert len(reports) == 24, [str(p) for p in reports]
+    assert len(reports) == 23, [str(p) for p in reports]
     for name in GOOD:
         slug = manifest["units"][name]["slug"]
         page = out / slug / "report.html"
@@ -181,7 +184,7 @@ def test_batch_renders_a_report_for_every_good_unit_and_none_for_failed_or_small
         source = page.read_text(encoding="utf-8")
         assert source.startswith("<!DOCTYPE html>")
         assert f"<title>{TITLE.format(client=CLIENT, unit=name)}</title>" in source
-    for name in (BROKEN, SMALL):
+    for name in (BROKEN, SMALL, HIDDEN):
         slug = manifest["units"][name]["slug"]
         assert not (out / slug / "report.html").exists(), name
 
@@ -207,6 +210,7 @@ def test_batch_manifest_records_done_failed_and_skipped_with_hashes_and_outputs(
         **dict.fromkeys(GOOD, "done"),
         BROKEN: "failed",
         SMALL: "skipped",
+        HIDDEN: "skipped",
     }
     for name, entry in manifest["units"].items():
         assert entry["unit"] == name
@@ -242,11 +246,14 @@ def test_batch_manifest_error_of_the_failed_unit_locates_the_bad_value(big):
 def test_batch_portfolio_csv_and_xlsx_have_one_row_per_unit_with_status(big, framework):
     out = big.run.out
     table = portfolio(out)
-    assert sorted(table["unit"]) == sorted([*GOOD, BROKEN, SMALL])
+    assert sorted(table["unit"]) == sorted([*GOOD, BROKEN, SMALL, HIDDEN])
     assert table["unit"].is_unique
     by_unit = table.set_index("unit")
     assert by_unit.loc[BROKEN, "status"] == "failed"
     assert by_unit.loc[SMALL, "status"] == "skipped"
+    assert by_unit.loc[HIDDEN, "status"] == "skipped"
+    assert by_unit.loc[HIDDEN, "withheld"] == "hidden to protect a smaller unit"
+    assert pd.isna(by_unit.loc[HIDDEN, "overall"])
     assert (by_unit.loc[GOOD, "status"] == "done").all()
     assert int(by_unit.loc[SMALL, "respondents"]) == 3
     for name in GOOD:
@@ -310,6 +317,8 @@ def test_batch_index_lists_small_unit_with_reason_and_no_score(big):
     source = (big.run.out / "index.html").read_text(encoding="utf-8")
     rows = [r for r in table_rows(source) if SMALL in r]
     assert rows == [[SMALL, "fewer than 5 responses"]], rows
+    hidden = [r for r in table_rows(source) if HIDDEN in r]
+    assert hidden == [[HIDDEN, "hidden to protect a smaller unit"]], hidden
     failed = [r for r in table_rows(source) if BROKEN in r]
     assert failed == [[BROKEN, "failed"]], failed
 
@@ -336,7 +345,7 @@ def test_batch_index_links_open_unit_reports_in_chromium(big, page):
     index = (big.run.out / "index.html").as_uri()
     page.goto(index, wait_until="load")
     anchors = page.evaluate("Array.from(document.links).map(a => a.href)")
-    assert len(anchors) == 24
+    assert len(anchors) == 23
     for name in (GOOD[0], GOOD[-1]):
         page.goto(index, wait_until="load")
         page.get_by_role("link", name=name, exact=True).click()

@@ -84,7 +84,7 @@ def test_metrics_from_wide_answers_compute_nps_and_enps_per_unit_and_period():
             "eNPS": [7, 9, 9, 0, 6, 6],
         }
     )
-    out = metrics_from_answers(raw)
+    out = metrics_from_answers(raw, min_group_size=1)  # the arithmetic, on groups of 1 to 3
     got = out.set_index(["unit", "period", "metric"])
     # North 2024-Q1: NPS answers 10, 9, 3 -> (2 - 1) / 3; eNPS 7, 9, 9 -> (2 - 0) / 3
     assert got.loc[("North", "2024-Q1", "NPS"), "value"] == pytest.approx(100 / 3)
@@ -121,12 +121,27 @@ def test_raw_answers_file_with_dates_gives_nps_per_quarter(tmp_path):
         "North,2024-04-02,eNPS,8\n"
         "North,2024-05-20,eNPS,\n",
     )
-    out = load_metrics(path)
+    out = load_metrics(path, min_group_size=1)  # the arithmetic, on groups of 1 and 3
     assert out["period"].tolist() == ["2024-Q1", "2024-Q2"]
     assert out["t"].tolist() == [0, 1]
     # Q1: 10, 4, 9 -> (2 - 1) / 3; Q2: 8 (the blank is not an answer) -> 0
     assert out["value"].tolist() == pytest.approx([100 / 3, 0.0])
     assert out["n"].tolist() == [3, 1]
+
+
+def test_enps_of_a_unit_below_the_minimum_is_left_out_and_so_is_the_next_smallest():
+    """A unit of 3 gets no eNPS; the next-smallest unit (6) goes too, so that the period's
+    eNPS over all units minus the shown ones cannot give the 3 back; the unit of 20 stays."""
+    raw = pd.DataFrame(
+        {
+            "unit": ["Tiny"] * 3 + ["Mid"] * 6 + ["Big"] * 20,
+            "period": ["2024-Q1"] * 29,
+            "eNPS": [0, 0, 0] + [9] * 6 + [10] * 20,
+        }
+    )
+    out = metrics_from_answers(raw)
+    assert out[["unit", "value", "n"]].values.tolist() == [["Big", 100.0, 20]]
+    assert set(metrics_from_answers(raw, min_group_size=3)["unit"]) == {"Tiny", "Mid", "Big"}
 
 
 def test_raw_answer_outside_0_to_10_is_located(tmp_path):

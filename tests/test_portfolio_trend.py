@@ -25,11 +25,14 @@ def test_portfolio_csv_has_each_units_previous_overall_score_and_change(portfoli
         xmkit.load_responses(EXAMPLE / "previous" / "responses.csv"), by="unit", n_boot=0
     )
     before = before[before["level"] == "overall"].set_index("unit")["score"]
-    head_office = table.set_index("unit").loc["Head Office"]
-    assert head_office["previous_wave"] == "2025 Q4"
-    assert head_office["previous_overall"] == pytest.approx(before["Head Office"])
-    assert head_office["change"] == pytest.approx(head_office["overall"] - before["Head Office"])
+    centre = table.set_index("unit").loc["Contact Centre"]
+    assert centre["previous_wave"] == "2025 Q4"
+    assert centre["previous_overall"] == pytest.approx(before["Contact Centre"])
+    assert centre["change"] == pytest.approx(centre["overall"] - before["Contact Centre"])
     assert pd.isna(table.set_index("unit").loc["Pop-up Stores", "previous_overall"])
+    # Head Office is hidden this wave (beside Pop-up Stores, docs/hardening.md): no change
+    head_office = table.set_index("unit").loc["Head Office"]
+    assert pd.isna(head_office["overall"]) and pd.isna(head_office["change"])
 
 
 def test_portfolio_page_shows_the_trend_over_waves(portfolio: Path):

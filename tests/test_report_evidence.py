@@ -119,13 +119,13 @@ def test_targets_table_lists_anchor_metrics_target(org_html: str):
 
 
 def test_unit_report_renders_with_the_units_own_figures(tmp_path: Path):
-    source = _render(tmp_path, unit="Head Office")
+    source = _render(tmp_path, unit="E-commerce")  # Head Office is hidden beside Pop-up Stores
     titles = h2_titles(source)
     assert titles.index(EVIDENCE) < titles.index(PROGRESS) < titles.index(TARGETS)
     evidence = " ".join(section(source, "evidence").split())
     assert "too few for a meaningful correlation" in evidence
     assert "Stores North" not in source.split("section-evidence")[1].split("</section>")[0]
-    assert "The overall score of Head Office went from" in section(source, "progress")
+    assert "The overall score of E-commerce went from" in section(source, "progress")
 
 
 def test_sections_escape_input_text_and_are_empty_without_inputs():

@@ -27,6 +27,12 @@ import xmkit
 from xmkit.framework import Framework
 
 
+def unit_a(data: pd.DataFrame) -> pd.DataFrame:
+    """Unit A alone: beside B (1 respondent) the disclosure rule hides A too, since the
+    organization minus A would be B (tests/test_disclosure.py)."""
+    return data[data["unit"] == "A"]
+
+
 def _value(scores: pd.DataFrame, item: str, column: str = "score", unit: str = "A"):
     row = scores[(scores["unit"] == unit) & (scores["id"] == item)]
     assert len(row) == 1
@@ -34,7 +40,7 @@ def _value(scores: pd.DataFrame, item: str, column: str = "score", unit: str = "
 
 
 def test_scores_match_the_worked_example_at_every_level(mini, worked_example):
-    scores = xmkit.score(worked_example, mini, by="unit")
+    scores = xmkit.score(unit_a(worked_example), mini, by="unit")
     expected = {
         "a1": 4.6,
         "a3": 4.0,
@@ -51,13 +57,13 @@ def test_scores_match_the_worked_example_at_every_level(mini, worked_example):
     assert _value(scores, "overall", "index") == pytest.approx(58.4375)
     assert _value(scores, "a2", "n") == 4
     # a2 has 4 answers, below the minimum of 5: shown only with a lower minimum
-    lower = xmkit.score(worked_example, mini, by="unit", min_group_size=4)
+    lower = xmkit.score(unit_a(worked_example), mini, by="unit", min_group_size=4)
     assert _value(lower, "a2") == pytest.approx(4.5, abs=1e-12)
     assert _value(scores, "overall", "n") == 5
 
 
 def test_stage_follows_overall_score_without_cap_when_at_or_below_the_cap(mini, worked_example):
-    overall = xmkit.score(worked_example, mini, by="unit").query(
+    overall = xmkit.score(unit_a(worked_example), mini, by="unit").query(
         "unit == 'A' and level == 'overall'"
     )
     assert overall["stage"].iloc[0] == 3
@@ -69,7 +75,7 @@ def test_weak_converge_caps_the_stage_and_the_cap_is_visible(mini, worked_exampl
     data = mini.model_dump()
     data["categories"][0]["weight"] = 3.0
     weighted = Framework.model_validate(data)
-    overall = xmkit.score(worked_example, weighted, by="unit").query(
+    overall = xmkit.score(unit_a(worked_example), weighted, by="unit").query(
         "unit == 'A' and level == 'overall'"
     )
     assert overall["score"].iloc[0] == pytest.approx(3.80625)
@@ -85,11 +91,17 @@ def test_group_below_minimum_size_gets_no_numbers_in_any_row(mini, worked_exampl
     numeric = ["score", "index", "ci_low", "ci_high", "rwg", "alpha"]
     assert b[numeric].isna().all().all()
     assert b["stage"].isna().all()
-    assert scores.loc[scores["unit"] == "A"].query("suppressed")["id"].tolist() == ["a2"]
+    assert set(b["suppressed_reason"]) == {"below minimum"}
+    # A (5) is hidden too: the organization minus A would give B's answers back
+    a = scores[scores["unit"] == "A"]
+    assert a["suppressed"].all() and a["score"].isna().all()
+    assert set(a["suppressed_reason"]) == {"complementary"}
+    alone = xmkit.score(unit_a(worked_example), mini, by="unit")
+    assert alone.query("suppressed")["id"].tolist() == ["a2"]
 
 
 def test_question_answered_by_fewer_than_minimum_is_suppressed(mini, worked_example):
-    scores = xmkit.score(worked_example, mini, by="unit")
+    scores = xmkit.score(unit_a(worked_example), mini, by="unit")
     assert bool(_value(scores, "a2", "suppressed"))  # 4 answers < 5
     assert np.isnan(_value(scores, "a2"))
     assert not bool(_value(scores, "p1", "suppressed"))  # 5 respondents answered p1
@@ -104,7 +116,7 @@ def test_minimum_group_size_is_configurable(mini, worked_example):
 def test_rwg_per_practice_matches_hand_computation(mini, worked_example):
     """p1: s2(a1) = 1.2/4 = 0.3, s2(a2) = 1.0/3; mean 0.316667; sigma2_EU = (25-1)/12 = 2;
     ratio 0.1583333; rwg(2) = 2(1-r) / (2(1-r) + r) = 0.9140271. p3: 1 - 0.3/2 = 0.85."""
-    scores = xmkit.score(worked_example, mini, by="unit")
+    scores = xmkit.score(unit_a(worked_example), mini, by="unit")
     r = (0.3 + 1 / 3) / 2 / 2
     assert _value(scores, "p1", "rwg") == pytest.approx(2 * (1 - r) / (2 * (1 - r) + r))
     assert _value(scores, "p1", "rwg") == pytest.approx(0.9140271, abs=1e-7)
@@ -123,8 +135,8 @@ def test_long_layout_scores_the_same_as_wide(mini, worked_example):
 
 
 def test_bootstrap_interval_is_seeded_and_brackets_the_score(mini, worked_example):
-    one = xmkit.score(worked_example, mini, by="unit", seed=7, ci_method="bootstrap")
-    two = xmkit.score(worked_example, mini, by="unit", seed=7, ci_method="bootstrap")
+    one = xmkit.score(unit_a(worked_example), mini, by="unit", seed=7, ci_method="bootstrap")
+    two = xmkit.score(unit_a(worked_example), mini, by="unit", seed=7, ci_method="bootstrap")
     pd.testing.assert_frame_equal(one, two)
     row = one.query("unit == 'A' and level in ['overall', 'category', 'practice']")
     assert (row["ci_low"] <= row["score"]).all() and (row["score"] <= row["ci_high"]).all()
@@ -186,12 +198,12 @@ def test_output_has_the_documented_columns(mini, worked_example):
 
 def test_perception_gap_is_flagged_only_when_both_roles_meet_minimum(mini, worked_example):
     # Unit A has Exec (2) and Front (3): both too small at 5, gaps suppressed.
-    gaps = xmkit.perception_gaps(worked_example, mini, by="unit")
+    gaps = xmkit.perception_gaps(unit_a(worked_example), mini, by="unit")
     a = gaps[gaps["unit"] == "A"]
     assert a["suppressed"].all() and a["gap"].isna().all() and not a["flagged"].any()
     # With a minimum of 2: Exec Base = mean(p1, p2) with a1 4.5, a2 4, a3 3.5 -> (4.25 + 3.5)/2
     # = 3.875; Front Base: a1 14/3, a2 5, a3 13/3 -> (29/6 + 13/3) / 2 = 4.5833; gap = -0.7083.
-    gaps = xmkit.perception_gaps(worked_example, mini, by="unit", min_group_size=2)
+    gaps = xmkit.perception_gaps(unit_a(worked_example), mini, by="unit", min_group_size=2)
     base = gaps.query("unit == 'A' and category_id == 'base'").iloc[0]
     assert (base["role_a"], base["role_b"]) == ("Exec", "Front")
     assert base["gap"] == pytest.approx(3.875 - (29 / 6 + 13 / 3) / 2)

@@ -258,9 +258,11 @@ def test_valid_file_exits_0_with_a_summary(run_cli, responses, make_wide):
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stdout.strip() == (
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == (
         f"{path}: valid (wide layout): 12 respondents, 3 units, 3 roles, 431/432 answers given"
     )
+    assert lines[1] == "Hidden to protect respondents (minimum group size 5):"
 
 
 def test_nonexistent_file_is_not_found(run_cli, tmp_path):

@@ -37,10 +37,17 @@ ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["respondent_id", "unit", "role", "a1", "a2", "a3", "c1"]
 
 
+def unit_c(prefix: str) -> pd.DataFrame:
+    """Unit C, 4 respondents (below the minimum): with B (1) the hidden units hold 5, so the
+    disclosure rule need not hide A as well (tests/test_disclosure.py)."""
+    rows = [(f"{prefix}c{i}", "C", "Front", 3, 3, 3, 3) for i in range(4)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 @pytest.fixture
 def now(worked_example: pd.DataFrame) -> pd.DataFrame:
-    """This wave: the worked example of tests/test_score.py."""
-    return worked_example
+    """This wave: the worked example of tests/test_score.py, plus unit C."""
+    return pd.concat([worked_example, unit_c("r")], ignore_index=True)
 
 
 @pytest.fixture
@@ -53,7 +60,7 @@ def before() -> pd.DataFrame:
         ("s5", "A", "Front", 3, 4, 2, 3),
         ("s6", "B", "Front", 2, 2, 2, 2),
     ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.concat([pd.DataFrame(rows, columns=COLUMNS), unit_c("s")], ignore_index=True)
 
 
 EXPECTED = {

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.disclosure import SMALL, disclosure_plan
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import perception_gaps, score
 from xmkit.errors import Problem, UsageError, XmkitError
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check a responses file and list every problem",
         description="Check a responses file (CSV, XLSX, long layout, Qualtrics or form-tool "
-        "export) and list every problem with its row, column and what was expected. "
+        "export) and list every problem with its row, column and what was expected; when "
+        "valid, list which groups each output will hide to protect respondents, and why. "
         "Exit 0 when valid, 1 when not.",
         epilog=EPILOG,
     )
@@ -308,6 +310,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"{data['unit'].nunique()} units, {data['role'].nunique()} roles, "
         f"{answered}/{total} answers given"
     )
+    min_size = args.min_group_size or framework.thresholds.min_group_size
+    print(_plan_text(disclosure_plan(data, framework, min_size), min_size))
     return 0
 
 
@@ -325,6 +329,21 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         path = write_assessment(args.output, args.file, found_roles(loaded), client)
         print(f"wrote the columns to {path}")
     return 0
+
+
+def _plan_text(plan: pd.DataFrame, min_size: int) -> str:
+    """Which groups each output hides and why, one line per output."""
+    outputs = {
+        "units": "units (organization report, portfolio, score --by unit; no unit report)",
+        "roles": "roles (organization report, score --by role)",
+        "unit x role": "roles inside unit reports (score --by unit,role)",
+    }
+    lines = [f"Hidden to protect respondents (minimum group size {min_size}):"]
+    for output, label in outputs.items():
+        hidden = plan[(plan["output"] == output) & plan["hidden"]]
+        lines.append(f"  {label}:" + ("" if len(hidden) else " none"))
+        lines += [f"    {g}: {r}" for g, r in zip(hidden["group"], hidden["reason"], strict=True)]
+    return "\n".join(lines)
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -386,15 +405,20 @@ def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
         )
     ]
     text = table.to_string() if len(table) else "(no group meets the minimum group size)"
-    hidden_groups = [
-        " / ".join(map(str, k if isinstance(k, tuple) else (k,)))
-        for k in overall.index[overall["suppressed"].to_numpy()]
+    name = [" / ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in overall.index]
+    reasons = overall["suppressed_reason"].to_numpy()
+    small = [
+        n for n, r, s in zip(name, reasons, overall["suppressed"], strict=True) if s and r == SMALL
     ]
-    if hidden_groups:
-        text += (
-            f"\n\nNot shown, fewer than {min_size} responses each ({len(hidden_groups)}): "
-            + ", ".join(hidden_groups)
-        )
+    also = [
+        n for n, r, s in zip(name, reasons, overall["suppressed"], strict=True) if s and r != SMALL
+    ]
+    if small:
+        text += f"\n\nNot shown, fewer than {min_size} responses each ({len(small)}): "
+        text += ", ".join(small)
+    if also:
+        text += f"\nAlso hidden, so that no subtraction gives those back ({len(also)}): "
+        text += ", ".join(also)
     return text
 
 

@@ -110,7 +110,7 @@ class Options(BaseModel):
         None,
         "smallest group whose results are shown (default: the assessment's, else the "
         "framework's, 5)",
-        "score report batch notebook",
+        "validate score report batch notebook",
         "N",
         ge=1,
     )
@@ -175,6 +175,12 @@ class Options(BaseModel):
         None,
         "column roles and row options of the responses file (docs/input-formats.md); the "
         "assessment's columns: and the column flags",
+        "notebook",
+    )
+    withhold: Annotated[dict | None, BeforeValidator(_json)] = _opt(
+        None,
+        "what the disclosure rule hides in a unit report that sees only its unit's rows (set "
+        "by a batch; xmkit.analysis.disclosure.unit_withholding)",
         "notebook",
     )
     formats: Annotated[tuple[Format, ...], BeforeValidator(_split)] = _opt(
@@ -259,7 +265,7 @@ class Options(BaseModel):
         for name, value in values.items():
             if isinstance(value, Path):
                 values[name] = str(value.resolve())
-        for name in ("targets", "reading"):
+        for name in ("targets", "withhold", "reading"):
             values[name] = json.dumps(getattr(self, name)) if getattr(self, name) else None
         return values
 

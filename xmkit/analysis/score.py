@@ -9,7 +9,9 @@ Definitions (also in the README):
 * index = ``(score - min) / (max - min) * 100``: ``(score - 1) / 4 * 100`` on a 1-5 scale;
 * stage = highest stage whose ``min_score`` the overall score reaches, capped at
   ``gating.max_stage`` while the gating category (Converge) scores below ``gating.below``;
-* a group with fewer respondents than the minimum group size gets no score (``suppressed``).
+* a group with fewer respondents than the minimum group size gets no score (``suppressed``);
+  in a breakdown (``by``) the disclosure rule of :mod:`xmkit.analysis.disclosure` also hides
+  the groups that would let a hidden group be derived by subtraction (``suppressed_reason``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from xmkit.analysis.disclosure import SMALL, protect
 from xmkit.analysis.stats import (
     alpha_from_cov,
     alpha_interval,
@@ -64,6 +67,7 @@ COLUMNS = [
     "icc2",
     "stage_low",
     "stage_high",
+    "suppressed_reason",
 ]
 CI_METHODS = ("t", "bootstrap")
 
@@ -273,7 +277,9 @@ def score(
     are the stages the overall interval spans (see :func:`stage_span`).
 
     Rows of a group smaller than ``min_group_size`` (default: the framework's) have no numbers
-    and ``suppressed=True``; so do question rows answered by fewer respondents than that.
+    and ``suppressed=True``; so do question rows answered by fewer respondents than that, and,
+    in a breakdown, the groups the disclosure rule hides so that no subtraction gives a hidden
+    group back (``suppressed_reason``).
     """
     if ci_method not in CI_METHODS:
         raise ValueError(f"ci_method must be one of {CI_METHODS}, not {ci_method!r}")
@@ -310,6 +316,14 @@ def score(
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
     result["suppressed"] = (result.pop("_group_n") < min_size) | (result["n"] < min_size)
+    if by:
+        cross = None
+        if len(by) == 1 and by[0] != "unit" and "unit" in wide.columns:
+            # role totals must not expose what the unit reports' role rows hide
+            cross = _counts(wide, structure, labels, ["unit", *by], min_size)
+        result = protect(result, by, min_size, cross)
+    else:
+        result["suppressed_reason"] = np.where(result["suppressed"], SMALL, "")
     numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
     result.loc[result["suppressed"], [*numeric, "alpha_low", "alpha_high"]] = np.nan
     stage_columns = ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]
@@ -352,6 +366,29 @@ def stage_span(low: float, high: float, gate_low: float, gate_high: float, frame
     lowest = capped(framework.stage_for(max(low, first)).stage, gate_low)
     highest = capped(framework.stage_for(max(high, first)).stage, gate_high)
     return lowest, max(highest, lowest)
+
+
+def _counts(
+    wide: pd.DataFrame, structure: RollUp, labels: pd.DataFrame, by: list[str], min_size: int
+) -> pd.DataFrame:
+    """Respondents per group and item (``n`` as :func:`score` counts it), without the scores:
+    what the disclosure rule needs of a breakdown that is not itself published."""
+    present = ~np.isnan(wide[structure.qids].to_numpy(dtype=float))
+    q_practice = _onehot(structure.q_practice, len(structure.practice_ids))
+    p_category = _onehot(structure.p_category, len(structure.category_ids))
+    frames = []
+    for key, idx in wide.groupby(by, sort=True, dropna=False, observed=True).indices.items():
+        x = present[idx]
+        p_any = (x @ q_practice) > 0
+        c_n = ((p_any @ p_category) > 0).sum(axis=0)
+        n = np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
+        frame = labels[["level", "id"]].assign(n=n.astype(int))
+        for col, value in zip(by, key if isinstance(key, tuple) else (key,), strict=True):
+            frame[col] = value
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table["suppressed"] = table["n"] < min_size
+    return table
 
 
 def _labels(framework: Framework) -> pd.DataFrame:

@@ -22,7 +22,11 @@
   among the rows called a clear change, at most 5% are expected to be chance;
 * confidentiality: a group with fewer respondents than the minimum group size in *either* wave
   (or absent from one) gets no numbers at all (``suppressed=True``), since a change would
-  reveal the small wave's score.
+  reveal the small wave's score; so does a group hidden in either wave by the disclosure rule
+  (:mod:`xmkit.analysis.disclosure`, which :func:`xmkit.score` applies to each wave's
+  breakdown), and a group whose membership changed by at least one but fewer than the minimum
+  respondents when both waves carry the same respondent ids (a panel): the change would then
+  come from those few people alone.
 """
 
 from __future__ import annotations
@@ -129,6 +133,25 @@ def _ids(data: pd.DataFrame, idx) -> np.ndarray | None:
     return ids if len(set(ids)) == len(ids) else None
 
 
+def _few_moved(
+    current: pd.DataFrame, previous: pd.DataFrame, by: list[str], min_size: int
+) -> set[tuple]:
+    """Groups whose members changed by 1 to min-1 people (by respondent id, when both waves
+    share ids); waves of different people (no shared id) are independent samples."""
+    column = "respondent_id"
+    if column not in current or column not in previous:
+        return set()
+    if not set(current[column].dropna()) & set(previous[column].dropna()):
+        return set()
+
+    def members(data: pd.DataFrame) -> dict[tuple, set]:
+        groups = data.groupby(by, sort=False)[column] if by else [((), data[column])]
+        return {(k if isinstance(k, tuple) else (k,)): set(v.dropna()) for k, v in groups}
+
+    now, before = members(current), members(previous)
+    return {key for key in set(now) & set(before) if 0 < len(now[key] ^ before[key]) < min_size}
+
+
 def compare_waves(
     current: pd.DataFrame,
     previous: pd.DataFrame,
@@ -185,6 +208,10 @@ def compare_waves(
         | merged["suppressed_now"].astype("boolean").fillna(True).astype(bool)
         | merged["suppressed_before"].astype("boolean").fillna(True).astype(bool)
     )
+    moved = _few_moved(current, previous, by, min_size)
+    if moved:
+        keys_of = merged[by].itertuples(index=False, name=None) if by else [()] * len(merged)
+        merged["suppressed"] |= np.array([k in moved for k in keys_of], dtype=bool)
     merged["change"] = merged["score_now"] - merged["score_before"]
     merged["ci_low"] = np.nan
     merged["ci_high"] = np.nan

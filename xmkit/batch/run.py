@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.disclosure import PROTECTING, SMALL, unit_withholding
 from xmkit.analysis.score import score
 from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
 from xmkit.batch.lock import FolderLock
@@ -107,7 +108,8 @@ class BatchResult:
     def summary(self) -> str:
         text = (
             f"{self.client}: {self.count(DONE)} rendered, {self.count(UNCHANGED)} unchanged, "
-            f"{self.count(SKIPPED)} skipped (below the minimum group size), "
+            f"{self.count(SKIPPED)} skipped (below the minimum group size or hidden to protect "
+            "a smaller unit), "
             f"{self.count(FAILED)} failed, in {self.elapsed:.1f} s -> {self.folder}"
         )
         for unit in self.units:
@@ -461,19 +463,22 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
     by_unit = dict(iter(src.data.groupby("unit", sort=False))) if len(src.data) else {}
     shown = opts.model_dump_json(exclude=RUN_ONLY | {"unit"})
     evidence = _evidence_digest(opts)
+    withheld = unit_withholding(src.data, framework, min_size) if len(src.data) else {}
     for unit in units:
         n = int(sizes.get(unit, 0))
         if unit in src.failed:
             results.append(UnitResult(unit, slugs[unit], FAILED, n, error=src.failed[unit]))
             continue
-        if n < min_size:
+        plan = withheld.get(str(unit), {})
+        if n < min_size or ["overall", "overall"] in [r[:2] for r in plan.get("unit", [])]:
+            # below the minimum, or hidden so that a smaller unit cannot be derived
             results.append(UnitResult(unit, slugs[unit], SKIPPED, n, error=None))
             continue
         rows = by_unit[unit]
         if not opts.include_comments:  # comments travel only when the report shows them
             rows = rows.drop(columns=["comment"], errors="ignore")
         csv = rows.to_csv(index=False, lineterminator="\r\n")  # a lone CR in a cell is quoted
-        input_hash = _digest(csv, shown, evidence, str(unit))
+        input_hash = _digest(csv, shown, evidence, str(unit), json.dumps(plan, default=str))
         before = earlier.get(unit, {})
         if (
             opts.resume
@@ -496,7 +501,9 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
                 )
             )
             continue
-        unit_options = opts.model_copy(update={"unit": unit, "min_group_size": min_size})
+        unit_options = opts.model_copy(
+            update={"unit": unit, "min_group_size": min_size, "withhold": plan or None}
+        )
         jobs.append(UnitJob(slugs[unit], str(folder / slugs[unit]), csv, unit_options, input_hash))
     departed = _remove_departed(folder, previous_manifest.get("units", {}), slugs)
     for result in results:
@@ -576,6 +583,11 @@ def portfolio_table(
         wide["stage_name"] = overall["stage_name"]
         wide["capped"] = overall["capped"]
         wide["suppressed"] = overall["suppressed"]
+        wide["withheld"] = (
+            overall["suppressed_reason"]
+            .map({SMALL: f"fewer than {min_size} responses", "": ""})
+            .fillna(PROTECTING)
+        )
         base = base.merge(wide.reset_index(), on="unit", how="left")
     base.insert(1, "status", [status[u].status for u in base["unit"]])
     base.insert(2, "respondents", [status[u].n for u in base["unit"]])

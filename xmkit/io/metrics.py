@@ -32,12 +32,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xmkit.analysis.disclosure import protect_metrics
 from xmkit.analysis.stats import nps_interval
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.answers import AnswerParser
 from xmkit.io.responses import read_table
 
 METRIC_COLUMNS = ["unit", "period", "metric", "value", "t"]
+MIN_GROUP_SIZE = 5
+"""Fewest answers behind a value built from respondents (the framework's default minimum)."""
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "unit": ("unit", "business unit", "business_unit", "unit name", "unit_name"),
     "period": ("period", "quarter", "month", "year", "date", "wave", "time"),
@@ -365,6 +368,7 @@ def _check(
     units: Iterable[str] | None,
     freq: str | None,
     rows: np.ndarray | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate and normalize a tidy or raw-answers table; every problem, not just the first."""
     problems: list[Problem] = []
@@ -471,29 +475,37 @@ def _check(
     tidy = tidy.dropna(subset=["value"]).drop(columns="_row")
     if layout == "answer":
         tidy = nps_table(tidy, ["unit", "period", "t", "metric"])
+        tidy = protect_metrics(tidy, min_group_size)
     tidy["t"] = tidy["t"].astype(int) - (int(tidy["t"].min()) if len(tidy) else 0)
     order = tidy.sort_values(["unit", "t", "metric"], kind="stable").reset_index(drop=True)
     return order[[*METRIC_COLUMNS, *(NPS_EXTRA if layout == "answer" else [])]], []
 
 
 def read_metrics(
-    path: str | Path, units: Iterable[str] | None = None, freq: str | None = None
+    path: str | Path,
+    units: Iterable[str] | None = None,
+    freq: str | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """The metrics of a file and every problem found in it (empty list when valid)."""
     try:
         table, _ = read_table(path)
     except XmkitError as exc:
         return pd.DataFrame(columns=METRIC_COLUMNS), exc.problems
-    return _check(table.astype(object), str(path), units, freq)
+    return _check(table.astype(object), str(path), units, freq, None, min_group_size)
 
 
 def load_metrics(
-    path: str | Path, units: Iterable[str] | None = None, freq: str | None = None
+    path: str | Path,
+    units: Iterable[str] | None = None,
+    freq: str | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> pd.DataFrame:
     """Load a metrics file (CSV or XLSX) into a tidy table ``unit, period, metric, value, t``.
 
     A file with an ``answer`` column instead of ``value`` holds raw 0-10 answers; it is
-    aggregated to one NPS per unit, period and metric (see :func:`nps`) with the count ``n``.
+    aggregated to one NPS per unit, period and metric (see :func:`nps`) with the count ``n``;
+    values of fewer than ``min_group_size`` answers are left out by the disclosure rule.
     ``units`` (e.g. the units of the responses) makes any other unit a problem. Blank or "n/a"
     values are not measured and left out, never zero; ``72%`` is read as 72. Periods are
     normalized as the module docstring says. Raises :class:`XmkitError` with every problem:
@@ -501,7 +513,7 @@ def load_metrics(
     0-10, periods that cannot be read or are written two ways, and a second row for the same
     unit, period and metric.
     """
-    data, problems = read_metrics(path, units, freq)
+    data, problems = read_metrics(path, units, freq, min_group_size)
     if problems:
         raise XmkitError(problems)
     return data
@@ -514,6 +526,7 @@ def metrics_from_answers(
     file: str = "answers",
     freq: str = "Q",
     units: Iterable[str] | None = None,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> pd.DataFrame:
     """NPS per unit, period and metric from raw 0-10 answers: ``unit, period, metric, value,
     t`` and, per unit-period, ``n`` answers, standard error ``se`` and 95% interval ``ci_low``,
@@ -523,7 +536,10 @@ def metrics_from_answers(
     (``unit, period`` and one column of answers per metric, e.g. ``NPS`` and ``eNPS``; pick
     them with ``metrics``, by default every other column except a respondent id). Each value is
     :func:`nps` of the group's answers; dates are grouped into calendar periods of ``freq``
-    (quarters by default). Problems are located as in a file whose header is row 1.
+    (quarters by default). Problems are located as in a file whose header is row 1. A value
+    from fewer than ``min_group_size`` answers is left out, and so is the next-smallest unit's
+    of the same period and metric when needed, so that no subtraction gives it back
+    (:mod:`xmkit.analysis.disclosure`).
     """
     columns = [str(c).strip() for c in data.columns]
     data = data.set_axis(columns, axis=1)
@@ -568,7 +584,7 @@ def metrics_from_answers(
         )
         long = long.rename(columns={unit: "unit", period: "period"})
         rows = np.tile(rows, len(chosen))
-    out, more = _check(long.astype(object), file, units, freq, rows)
+    out, more = _check(long.astype(object), file, units, freq, rows, min_group_size)
     problems = sorted([*problems, *more], key=lambda p: (p.row or 0, p.column or ""))
     if problems:
         raise XmkitError(problems)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xmkit.analysis.disclosure import NOTICE, PROTECTING
 from xmkit.framework import Framework, load_framework
 from xmkit.report import charts, evidence_charts, views
 from xmkit.report.markup import section
@@ -160,8 +161,14 @@ def ranking(ctx: PortfolioContext) -> dict:
         {
             "Unit": others["unit"],
             "Why no scores": [
-                reason.get(s, f"fewer than {ctx.min_group_size} responses")
-                for s in others["status"]
+                w
+                if isinstance(w, str) and w and s != "failed"
+                else reason.get(s, reason["skipped"])
+                for s, w in zip(
+                    others["status"],
+                    others.get("withheld", pd.Series([""] * len(others), index=others.index)),
+                    strict=True,
+                )
             ],
         }
     )
@@ -170,6 +177,9 @@ def ranking(ctx: PortfolioContext) -> dict:
         "columns": ["#", "Unit", "Respondents", "Overall", *[c.name for c in cats], "Stage"],
         "rows": rows,
         "missing": views.table(missing) if len(others) else None,
+        "notice": NOTICE
+        if "withheld" in others and others["withheld"].eq(PROTECTING).any()
+        else None,
     }
 
 

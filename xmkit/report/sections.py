@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
+from xmkit.analysis.disclosure import SMALL, mask, notice, protect_metrics, unit_withholding
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
@@ -117,6 +118,17 @@ class ReportContext:
     def fewer(self) -> str:
         return f"fewer than {self.min_group_size} responses"
 
+    def hidden_label(self, reason: str) -> str:
+        """What a hidden group's row says: its size below the minimum, or protection."""
+        return self.fewer() if reason == SMALL else "hidden to protect respondents"
+
+    def notice(self) -> str:
+        """The one-line notice when the rule hides any group of this report ("" if none)."""
+        tables = [self.scores, self.role_scores, self.unit_scores]
+        tables += [t for t in (self.waves, self.unit_waves) if t is not None]
+        reasons = [r for t in tables if "suppressed_reason" in t for r in t["suppressed_reason"]]
+        return notice([r for r in reasons if r != SMALL])
+
 
 def prepare(
     responses: str | Path | pd.DataFrame,
@@ -137,6 +149,7 @@ def prepare(
     previous_period: str = "",
     targets: str | Mapping | None = None,
     reading: str | Mapping | None = None,
+    withhold: str | Mapping | None = None,
 ) -> ReportContext:
     """Load, filter to the unit (if any) and compute every table the report needs.
 
@@ -150,6 +163,10 @@ def prepare(
     the metrics and the previous wave are filtered to the unit. ``reading`` (a mapping, or its
     JSON text) holds the options of :func:`xmkit.io.responses.read_responses`: column roles,
     ``strict``, ``include_test_responses``, ``finished_only``.
+    What the disclosure rule
+    hides of the unit and its roles beside the other units is hidden here too: ``withhold``
+    (:func:`~xmkit.analysis.disclosure.unit_withholding` of this unit, or its JSON text) when
+    the data holds this unit only, as in a batch; otherwise it is worked out from ``data``.
     """
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
@@ -161,7 +178,14 @@ def prepare(
         else load_responses(responses, framework, **options)
     )
     min_size = min_group_size or framework.thresholds.min_group_size
+    hidden: dict = {}
     if unit:
+        if isinstance(withhold, str) and withhold.strip():
+            hidden = json.loads(withhold)
+        elif isinstance(withhold, Mapping):
+            hidden = dict(withhold)
+        elif unit in set(data["unit"]):
+            hidden = unit_withholding(data, framework, min_size, [unit]).get(unit, {})
         if unit not in set(data["unit"]):
             units = ", ".join(sorted(map(str, data["unit"].unique())))
             raise XmkitError(
@@ -174,6 +198,13 @@ def prepare(
         data = data[data["unit"] == unit]
     scores = score(data, framework, min_group_size=min_size, n_boot=n_boot, seed=seed)
     role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=n_boot)
+    if hidden:
+        scores = mask(scores, {(lv, i): r for lv, i, r in hidden["unit"]}, ["level", "id"])
+        role_scores = mask(
+            role_scores,
+            {(ro, lv, i): r for ro, lv, i, r in hidden["roles"]},
+            ["role", "level", "id"],
+        )
     unit_scores = (
         score(data, framework, by="unit", min_group_size=min_size, n_boot=0)
         if not unit
@@ -201,8 +232,8 @@ def prepare(
         target_table = parse_targets(targets, framework)
         gap_table = target_gaps(scores, target_table, framework)
         steps = apply_targets(steps, scores, target_table, framework)
-    evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed)
-    waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
+    evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed, min_size)
+    waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores)
     return ReportContext(
         client=client,
         unit=unit or None,
@@ -253,14 +284,21 @@ def _json_targets(text: str) -> dict | None:
     return value
 
 
-def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> dict:
-    """The metrics (filtered to the unit) and, for a whole organization, their linkage."""
+def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int, min_size: int) -> dict:
+    """The metrics (filtered to the unit) and, for a whole organization, their linkage.
+
+    Metrics built from respondents (with ``n``) follow the disclosure rule.
+    """
     if metrics is None or (isinstance(metrics, str | Path) and not str(metrics).strip()):
         return {}
     from xmkit.analysis.linkage import linkage, metric_name, reliability, strongest_lag
     from xmkit.io.metrics import load_metrics
 
-    table = metrics if isinstance(metrics, pd.DataFrame) else load_metrics(_near(metrics, base))
+    table = (
+        protect_metrics(metrics, min_size)
+        if isinstance(metrics, pd.DataFrame)
+        else load_metrics(_near(metrics, base), min_group_size=min_size)
+    )
     ex_names = [metric_name(table, n) for n in _names(ex, "engagement")]
     cx_names = [metric_name(table, n) for n in _names(cx, "NPS")]
     out: dict = {"ex": ex_names, "cx": cx_names}
@@ -286,8 +324,11 @@ def _evidence_inputs(metrics, ex, cx, max_lag, unit, base: Path, seed: int) -> d
     return out
 
 
-def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed) -> dict:
-    """Change since the previous wave for this scope (and per unit for an organization)."""
+def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores) -> dict:
+    """Change since the previous wave for this scope (and per unit for an organization).
+
+    A unit's change is hidden for every item hidden in either wave's units breakdown.
+    """
     if previous is None or (isinstance(previous, str | Path) and not str(previous).strip()):
         return {}
     from xmkit.analysis.waves import compare_waves
@@ -297,13 +338,18 @@ def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
         if isinstance(previous, pd.DataFrame)
         else load_responses(_near(previous, base), framework)
     )
+    hidden_before: dict = {}
     if unit:
+        if unit in set(before["unit"]):
+            plan = unit_withholding(before, framework, min_size, [unit]).get(unit, {})
+            hidden_before = {(lv, i): r for lv, i, r in plan.get("unit", [])}
         before = before[before["unit"] == unit]
-    out = {
-        "waves": compare_waves(
-            data, before, framework, min_group_size=min_size, n_boot=n_boot, seed=seed
-        )
-    }
+    waves = compare_waves(
+        data, before, framework, min_group_size=min_size, n_boot=n_boot, seed=seed
+    )
+    now = scores[scores["suppressed"]]
+    hidden_now = {(lv, i): r for lv, i, r in now[["level", "id", "suppressed_reason"]].values}
+    out = {"waves": mask(waves, {**hidden_before, **hidden_now}, ["level", "id"])}
     if not unit:
         by_unit = compare_waves(
             data, before, framework, by="unit", min_group_size=min_size, n_boot=n_boot, seed=seed
@@ -317,15 +363,23 @@ def _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed)
 
 def _withheld(ctx: ReportContext, title: str) -> dict:
     """A section that shows only the confidentiality notice."""
-    return {
-        "title": title,
-        "withheld": f"{ctx.fewer().capitalize()} were received for {ctx.scope}, so no results "
-        "are shown, to protect respondents' confidentiality.",
-    }
+    return {"title": title, "withheld": _withheld_sentence(ctx)}
 
 
 def _steps(steps: pd.DataFrame) -> list[dict]:
     return steps.to_dict("records")
+
+
+def _withheld_sentence(ctx: ReportContext) -> str:
+    if ctx.overall["suppressed_reason"] == SMALL:
+        return (
+            f"{ctx.fewer().capitalize()} were received for {ctx.scope}, so no results are "
+            "shown, to protect respondents' confidentiality."
+        )
+    return (
+        f"No results are shown for {ctx.scope}: beside the other units' results they would let "
+        "a smaller group's answers be worked out, so they are hidden to protect respondents."
+    )
 
 
 # ---- sections ------------------------------------------------------------------------------
@@ -358,10 +412,7 @@ def cover(ctx: ReportContext) -> dict:
 def summary_sentences(ctx: ReportContext) -> list[str]:
     """The executive summary as plain sentences (text, not yet escaped)."""
     if ctx.suppressed:
-        return [
-            f"{ctx.fewer().capitalize()} were received, so no results are shown to protect "
-            "respondents' confidentiality."
-        ]
+        return [_withheld_sentence(ctx)]
     o, fw = ctx.overall, ctx.framework
     stage = next(s for s in fw.stages if s.stage == o["stage"])
     where = findings.stage_phrase(int(o["stage"]), o.get("stage_low"), o.get("stage_high"))
@@ -552,8 +603,13 @@ def units(ctx: ReportContext) -> dict | None:
             "Business unit": overall["unit"],
             "Respondents": overall["n"],
             "Overall": [
-                ctx.fewer() if s else num(v)
-                for v, s in zip(overall["score"], overall["suppressed"], strict=True)
+                ctx.hidden_label(r) if s else num(v)
+                for v, s, r in zip(
+                    overall["score"],
+                    overall["suppressed"],
+                    overall["suppressed_reason"],
+                    strict=True,
+                )
             ],
             "Stage": [
                 "" if s else f"{st} {nm}"
@@ -568,7 +624,7 @@ def units(ctx: ReportContext) -> dict | None:
         "chart": chart,
         "table": views.table(table),
         "hidden": int(overall["suppressed"].sum()),
-        "fewer": ctx.fewer(),
+        "notice": ctx.notice() if overall["suppressed"].any() else "",
     }
 
 
@@ -584,13 +640,15 @@ def roles(ctx: ReportContext) -> dict:
     )
     table = table.reindex(columns=[c.name for c in ctx.framework.categories]).map(num)
     suppressed = overall["suppressed"].reindex(table.index).fillna(True).astype(bool)
-    table.loc[suppressed.to_numpy()] = ctx.fewer()
+    reasons = overall["suppressed_reason"].reindex(table.index).fillna(SMALL)
+    for role, reason in reasons[suppressed].items():
+        table.loc[role] = ctx.hidden_label(reason)
     table.insert(
         0,
         "Respondents",
         [
-            ctx.fewer() if s else str(n)
-            for n, s in zip(overall["n"].reindex(table.index), suppressed, strict=True)
+            ctx.hidden_label(r) if s else str(n)
+            for n, s, r in zip(overall["n"].reindex(table.index), suppressed, reasons, strict=True)
         ],
     )
     table = table.reset_index().rename(columns={"role": "Role"})
@@ -614,6 +672,7 @@ def roles(ctx: ReportContext) -> dict:
         "title": title,
         "chart": chart,
         "table": views.table(table),
+        "notice": ctx.notice() if suppressed.any() else "",
         "threshold": threshold,
         "flagged": [
             {"category": r["category"], "text": findings.gap_item(r)} for _, r in flagged.iterrows()
@@ -952,7 +1011,9 @@ def method(ctx: ReportContext) -> dict:
         f"{fw.thresholds.perception_gap} points when its interval excludes 0 after a Holm "
         "adjustment for the number of role pairs and categories compared.",
         f"Confidentiality: no result is shown for a group with fewer than "
-        f"{ctx.min_group_size} responses, and no individual answer appears in this report.",
+        f"{ctx.min_group_size} responses, nor for a group whose result would let a hidden "
+        "group's answers be worked out by subtraction (the next-smallest group is hidden too), "
+        "and no individual answer appears in this report.",
         f"Framework: {fw.name}, version {fw.version} ({len(fw.question_ids)} questions).",
     ]
     if fw.reverse_ids:
