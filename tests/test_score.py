@@ -146,7 +146,7 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_score(mini, worked_exampl
 def test_t_interval_of_converge_by_hand(mini, worked_example):
     """Unit A's Converge is c1 alone: 2, 2, 3, 2, 3; mean 2.4, sd sqrt(0.3), se sqrt(0.3/5);
     Student's t on 4 degrees of freedom (2.776445) gives 2.4 -/+ 0.680074."""
-    scores = xmkit.score(worked_example, mini, by="unit")
+    scores = xmkit.score(unit_a(worked_example), mini, by="unit")
     half = 2.7764451 * np.sqrt(0.3 / 5)
     assert _value(scores, "converge", "se") == pytest.approx(np.sqrt(0.3 / 5), abs=1e-12)
     assert _value(scores, "converge", "ci_low") == pytest.approx(2.4 - half, abs=1e-6)
@@ -168,7 +168,7 @@ def test_icc_of_converge_across_units_by_hand(mini, worked_example):
 def test_stage_span_lists_the_stages_the_overall_interval_reaches(mini, worked_example):
     """Unit A: overall 3.3375 (stage 3) with interval about 2.69 to 3.98, across the stage 4
     threshold 3.4; Converge's interval reaches 3.0, so the cap may not apply: stages 3 to 4."""
-    overall = xmkit.score(worked_example, mini, by="unit").query("unit == 'A'").iloc[0]
+    overall = xmkit.score(unit_a(worked_example), mini, by="unit").query("unit == 'A'").iloc[0]
     assert (overall["stage"], overall["stage_low"], overall["stage_high"]) == (3, 3, 4)
 
 
@@ -217,7 +217,7 @@ def test_perception_gap_is_flagged_only_when_both_roles_meet_minimum(mini, worke
 def test_converge_gap_interval_is_welch_by_hand(mini, worked_example):
     """Converge: Exec 2, 2 (se 0); Front 3, 2, 3 (sd sqrt(1/3), se 1/3): gap -2/3, se 1/3,
     Welch df = (1/9)^2 / ((1/9)^2 / 2) = 2, interval -2/3 -/+ t_2 (4.302653) / 3."""
-    gaps = xmkit.perception_gaps(worked_example, mini, by="unit", min_group_size=2)
+    gaps = xmkit.perception_gaps(unit_a(worked_example), mini, by="unit", min_group_size=2)
     conv = gaps.query("unit == 'A' and category_id == 'converge'").iloc[0]
     assert conv["ci_low"] == pytest.approx(-2 / 3 - 4.3026527 / 3, abs=1e-6)
     assert conv["ci_high"] == pytest.approx(-2 / 3 + 4.3026527 / 3, abs=1e-6)

@@ -219,7 +219,7 @@ def test_matched_waves_use_the_paired_interval(mini, now, before):
     """Unit A's respondents answered both waves (ids r1..r5). Converge is c1 alone: now
     2, 2, 3, 2, 3; before 2, 2, 1, 2, 3; own changes 0, 0, 2, 0, 0: mean 0.4, sd sqrt(0.8),
     se 0.4, paired t on 4 df (2.776445): 0.4 -/+ 1.110578."""
-    paired_before = before.assign(respondent_id=["r1", "r2", "r3", "r4", "r5", "r6"])
+    paired_before = before.assign(respondent_id=now["respondent_id"].to_numpy())
     result = compare_waves(now, paired_before, mini, by="unit")
     row = _converge(result)
     assert (row["design"], row["n_matched"]) == ("paired", 5)

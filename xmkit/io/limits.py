@@ -151,7 +151,7 @@ def read_yaml_text(path: Path, what: str) -> str:
     except FileNotFoundError:
         raise XmkitError(Problem(str(path), f"{what} not found")) from None
     except UnicodeDecodeError as exc:  # names the byte, quotes nothing of the file
-        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc.reason})")) from None
+        raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc})")) from None
     except (IsADirectoryError, PermissionError) as exc:
         raise XmkitError(Problem(str(path), f"cannot read the {what} ({exc.strerror})")) from None
 
