@@ -20,6 +20,7 @@ import pandas as pd
 
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import perception_gaps, score
+from xmkit.benchmark.cli import STORE_HELP, add_benchmark_parser, check_store, minimum_arg
 from xmkit.errors import XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import write_table
@@ -208,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
+    p.add_argument("--industry", help="add the Benchmark section: percentile ranks in INDUSTRY")
+    p.add_argument("--benchmark", metavar="STORE", help=STORE_HELP)
+    p.add_argument(
+        "--benchmark-min",
+        type=minimum_arg,
+        default=5,
+        metavar="N",
+        help="organizations needed for a percentile rank (default and least: 5)",
+    )
     p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser(
@@ -275,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     _framework_arg(p)
     _min_size_arg(p)
     p.set_defaults(run=_cmd_batch)
+    add_benchmark_parser(sub, EPILOG)
     return parser
 
 
@@ -443,7 +454,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     framework, min_size = args.framework, args.min_group_size
     metrics, previous, targets = args.metrics, args.previous, None
     ex, cx, previous_period = args.ex or "", args.cx or "", args.previous_period or ""
-    max_lag, period_name = 3, ""
+    max_lag, period_name, industry = 3, "", args.industry or ""
     if args.file.is_dir() or args.file.suffix.lower() in {".yaml", ".yml"}:
         assessment = load_assessment(args.file)
         responses = assessment.responses_path
@@ -460,6 +471,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             previous = previous or assessment.previous_path
             previous_period = previous_period or assessment.previous.period
         targets = assessment.targets
+        industry = industry or assessment.industry
     if not client:
         print(
             "xmkit report: error: --client is required when FILE is a responses file",
@@ -471,6 +483,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if loaded.problems:
         raise XmkitError(loaded.problems)
     _check_evidence(metrics, ex, cx, previous, framework_obj)
+    if industry:
+        check_store(args.benchmark)
     start = time.perf_counter()
     written = render_report(
         responses,
@@ -491,6 +505,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         previous=previous,
         previous_period=previous_period,
         targets=targets,
+        industry=industry,
+        benchmark=args.benchmark or "",
+        benchmark_min=args.benchmark_min,
     )
     for fmt, path in written.items():
         print(f"{fmt:>5}: {path}")

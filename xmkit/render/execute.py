@@ -220,6 +220,9 @@ def report_parameters(
     previous: str | Path | None = None,
     previous_period: str = "",
     targets: Mapping | None = None,
+    industry: str = "",
+    benchmark: str = "",
+    benchmark_min: int = 5,
 ) -> dict:
     """The report notebook's papermill parameters (paths made absolute).
 
@@ -243,6 +246,11 @@ def report_parameters(
         "previous": str(Path(previous).resolve()) if previous else "",
         "previous_period": previous_period,
         "targets": json.dumps(dict(targets)) if targets else "",
+        "industry": industry,
+        "benchmark": benchmark
+        if "://" in benchmark or not benchmark
+        else str(Path(benchmark).resolve()),
+        "benchmark_min": int(benchmark_min),
     }
 
 
@@ -263,7 +271,8 @@ def render_report(
     :func:`report_parameters`: ``period``, ``framework``, ``min_group_size``, ``seed``,
     ``include_comments`` (comments of groups at the minimum size), and ``metrics`` (with
     ``ex``, ``cx``, ``max_lag``, ``period_name``), ``previous`` (with ``previous_period``) and
-    ``targets``, which add the Evidence, Progress and Targets sections.
+    ``targets``, which add the Evidence, Progress and Targets sections, and ``industry``
+    (with ``benchmark``, the store, and ``benchmark_min``), which adds the Benchmark section.
     """
     formats = parse_formats(formats)
     if options.get("framework"):

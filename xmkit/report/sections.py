@@ -1001,6 +1001,60 @@ def method(ctx: ReportContext) -> str:
     return _section("method", "Method", body)
 
 
+def benchmark(ctx: ReportContext, industry: str = "", store: str = "", minimum: int = 5) -> str:
+    """Percentile ranks against the firm's benchmark store (docs/benchmarks.md); no section
+    without an industry. Only counts and the client's own ranks are shown."""
+    if not industry:
+        return ""
+    title = "Benchmark"
+    if ctx.suppressed:
+        return _section("benchmark", title, _withheld(ctx))
+    from xmkit.benchmark.chart import percentile_chart
+    from xmkit.benchmark.compare import client_view
+
+    view = client_view(ctx.client, ctx.scores, ctx.framework, industry, store, minimum)
+    top = view[view["level"] == "overall"].set_index("scope")
+    size = {s: int(top.loc[s, "organizations"]) for s in ("industry", "all")}
+    if not top["shown"].any():
+        return _section(
+            "benchmark",
+            title,
+            f"<p>The benchmark holds {size['all']} comparable organizations, "
+            f"{size['industry']} of them in {esc(industry)}: percentile ranks need at least "
+            f"{minimum}, so none are shown.</p>",
+        )
+    periods = top[top["organizations"] > 0]
+    span = f"{periods['first_period'].min()} to {periods['last_period'].max()}"
+    labels = {"industry": f"{industry} ({size['industry']})", "all": f"All ({size['all']})"}
+    table = view.pivot_table(
+        index=["level", "name"], columns="scope", values="percentile", sort=False, dropna=False
+    ).reset_index()
+    rows = pd.DataFrame(
+        {
+            "Item": table["name"],
+            "Score": [_num(v) for v in table["name"].map(view.groupby("name")["score"].first())],
+            **{
+                f"Percentile, {labels[s]}": table[s].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+                for s in ("industry", "all")
+            },
+        }
+    )
+    body = (
+        f"<p>Percentile ranks of {esc(ctx.scope)} among the organizations in the firm's "
+        f"benchmark (each once, with its latest assessment; {esc(ctx.client)}'s own entries "
+        f"left out): {size['industry']} in {esc(industry)} and {size['all']} in all, assessed "
+        f"from {esc(span)}. A rank is given only where at least {minimum} organizations "
+        "qualify; 50 is the median organization. No other organization's scores are shown."
+        "</p>" + _table(rows, "benchmark")
+    )
+    body += figure(
+        percentile_chart(view, labels),
+        f"Percentile ranks of {ctx.scope} in {industry} and among all organizations.",
+        "Dot chart of percentile ranks per category against the benchmark quartiles.",
+    )
+    return _section("benchmark", title, body)
+
+
 def show(*sections: str) -> None:
     """Display sections in the notebook as one output (the HTML export collects outputs).
 

@@ -1,0 +1,188 @@
+"""Where a client stands among the stored organizations: percentile ranks per category.
+
+Percentile rank (the "mean" definition, as ``scipy.stats.percentileofscore(kind="mean")``;
+Crocker & Algina, *Introduction to classical and modern test theory*, 1986, ch. 19): with
+``B`` benchmark scores below the client's, ``E`` equal to it and ``N`` in all,
+``PR = 100 * (B + E / 2) / N``. Each stored organization counts once, with its latest
+period; the client's own entries are left out. A rank is given only when at least
+``min_organizations`` (never fewer than 5) qualify, and no stored organization's score is
+returned, only counts: the benchmark's quartiles of five organizations would be three
+organizations' own numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from xmkit.benchmark.store import Store, organizations, scores
+from xmkit.errors import Problem, XmkitError
+from xmkit.framework import Framework
+
+__all__ = ["COLUMNS", "FLOOR", "client_view", "compare", "percentile_rank"]
+
+FLOOR = 5  # the smallest benchmark group ever shown
+COLUMNS = [
+    "level",
+    "id",
+    "name",
+    "scope",
+    "score",
+    "organizations",
+    "percentile",
+    "shown",
+    "first_period",
+    "last_period",
+]
+
+
+COUNT_COLUMNS = [
+    "level",
+    "item_id",
+    "scope",
+    "organizations",
+    "below",
+    "equal",
+    "first_period",
+    "last_period",
+]
+
+
+def percentile_rank(below: int, equal: int, total: int) -> float:
+    """``100 * (below + equal / 2) / total`` (see the module docstring); NaN when empty."""
+    return 100.0 * (below + equal / 2) / total if total else float("nan")
+
+
+def _latest(framework: Framework, client_key: str):
+    """Entry ids of each organization's latest period, the client's own excluded."""
+    order = sa.func.row_number().over(
+        partition_by=organizations.c.client_key,
+        order_by=(organizations.c.period.desc(), organizations.c.added_at.desc()),
+    )
+    ranked = (
+        sa.select(organizations.c.entry_id, organizations.c.industry, organizations.c.period)
+        .add_columns(order.label("latest"))
+        .where(
+            organizations.c.framework_id == framework.id,
+            organizations.c.framework_version == framework.version,
+            organizations.c.client_key != client_key,
+        )
+        .subquery("ranked")
+    )
+    return (
+        sa.select(ranked.c.entry_id, ranked.c.industry, ranked.c.period)
+        .where(ranked.c.latest == 1)
+        .subquery("latest")
+    )
+
+
+def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, industry: str):
+    client = sa.union_all(
+        *[
+            sa.select(
+                sa.literal(r.level, sa.String).label("level"),
+                sa.literal(r.id, sa.String).label("item_id"),
+                sa.literal(float(r.score), sa.Float).label("x"),
+            )
+            for r in client_items.itertuples(index=False)
+        ]
+    ).cte("client")
+    latest = _latest(framework, client_key)
+    below = sa.func.sum(sa.case((scores.c.score < client.c.x, 1), else_=0))
+    equal = sa.func.sum(sa.case((scores.c.score == client.c.x, 1), else_=0))
+
+    def scope(name: str, *where) -> sa.Select:
+        return (
+            sa.select(
+                client.c.level,
+                client.c.item_id,
+                sa.literal(name, sa.String).label("scope"),
+                sa.func.count().label("organizations"),
+                below.label("below"),
+                equal.label("equal"),
+                sa.func.min(latest.c.period).label("first_period"),
+                sa.func.max(latest.c.period).label("last_period"),
+            )
+            .select_from(latest)
+            .join(scores, scores.c.entry_id == latest.c.entry_id)
+            .join(
+                client, (client.c.level == scores.c.level) & (client.c.item_id == scores.c.item_id)
+            )
+            .where(*where)
+            .group_by(client.c.level, client.c.item_id)
+        )
+
+    return sa.union_all(scope("industry", latest.c.industry == industry), scope("all"))
+
+
+def compare(
+    store: Store,
+    client_scores: pd.DataFrame,
+    framework: Framework,
+    industry: str,
+    client_key: str,
+    min_organizations: int = FLOOR,
+) -> pd.DataFrame:
+    """Percentile ranks of the client's overall and category scores, in its industry and
+    among all stored organizations.
+
+    ``client_scores`` is a :func:`xmkit.score` table (one group). Returns one row per item
+    and scope (``industry``, ``all``): the client's ``score``, how many ``organizations``
+    qualify, the ``percentile`` (NaN unless ``shown``: enough organizations and a client
+    score) and the range of periods of the benchmark entries used.
+    """
+    if min_organizations < FLOOR:
+        raise XmkitError(
+            Problem(
+                "benchmark minimum",
+                f"{min_organizations} organizations is too few to compare with",
+                expected=f"{FLOOR} or more",
+            )
+        )
+    items = client_scores[client_scores["level"].isin(["overall", "category"])]
+    items = items[["level", "id", "name", "score"]].reset_index(drop=True)
+    present = items.dropna(subset=["score"])
+    counts = pd.DataFrame(columns=COUNT_COLUMNS)
+    if len(present):
+        with store.transaction() as conn:
+            rows = conn.execute(_query(present, framework, client_key, industry)).all()
+        counts = pd.DataFrame(rows, columns=counts.columns)
+    grid = items.merge(pd.DataFrame({"scope": ["industry", "all"]}), how="cross")
+    out = grid.merge(
+        counts.rename(columns={"item_id": "id"}), on=["level", "id", "scope"], how="left"
+    )
+    for col in ("organizations", "below", "equal"):
+        out[col] = out[col].fillna(0).astype(int)
+    out["shown"] = out["score"].notna() & (out["organizations"] >= min_organizations)
+    out["percentile"] = [
+        percentile_rank(b, e, n) if shown else np.nan
+        for b, e, n, shown in zip(
+            out["below"], out["equal"], out["organizations"], out["shown"], strict=True
+        )
+    ]
+    return out[COLUMNS]
+
+
+def client_view(
+    client: str,
+    client_scores: pd.DataFrame,
+    framework: Framework,
+    industry: str,
+    location: str = "",
+    min_organizations: int = FLOOR,
+) -> pd.DataFrame:
+    """:func:`compare` for a client by name, in the store at ``location`` (else the default),
+    with the firm key of this machine (:func:`xmkit.benchmark.keys.firm_key`)."""
+    from xmkit.benchmark.keys import client_key, firm_key
+    from xmkit.benchmark.store import open_store
+
+    key = firm_key()
+    return compare(
+        open_store(location or None),
+        client_scores,
+        framework,
+        industry,
+        client_key(client, key),
+        min_organizations,
+    )
