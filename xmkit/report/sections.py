@@ -1026,15 +1026,17 @@ def benchmark(ctx: ReportContext, industry: str = "", store: str = "", minimum: 
     periods = top[top["organizations"] > 0]
     span = f"{periods['first_period'].min()} to {periods['last_period'].max()}"
     labels = {"industry": f"{industry} ({size['industry']})", "all": f"All ({size['all']})"}
-    table = view.pivot_table(
-        index=["level", "name"], columns="scope", values="percentile", sort=False, dropna=False
-    ).reset_index()
+    rank = view.set_index(["id", "scope"])["percentile"]
+    items = view.drop_duplicates("id")
     rows = pd.DataFrame(
         {
-            "Item": table["name"],
-            "Score": [_num(v) for v in table["name"].map(view.groupby("name")["score"].first())],
+            "Item": items["name"],
+            "Score": items["score"].map(_num),
             **{
-                f"Percentile, {labels[s]}": table[s].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+                f"Percentile, {labels[s]}": [
+                    f"fewer than {minimum}" if pd.isna(v) else f"{v:.0f}"
+                    for v in rank.xs(s, level="scope")[items["id"]]
+                ]
                 for s in ("industry", "all")
             },
         }
