@@ -105,7 +105,7 @@ def test_the_store_holds_no_respondent_id_answer_or_comment(location, org_file, 
         columns = {
             c
             for t in sa.inspect(conn).get_table_names()
-            for c in conn.execute(sa.text(f"SELECT * FROM {t} LIMIT 0")).keys()
+            for c in conn.execute(sa.text(f"SELECT * FROM {t} LIMIT 0")).keys()  # noqa: SIM118
         }
     assert not columns & {"respondent_id", "comment", "answer", "question_id", "unit", "role"}
 

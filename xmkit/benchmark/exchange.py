@@ -73,7 +73,11 @@ def _check_rows(table: pd.DataFrame, framework: Framework, source: str) -> list[
     items = {"overall": {"overall"}, "category": {c.id for c in framework.categories}}
     items["practice"] = {p.id for _, p in framework.practices}
     min_size = framework.thresholds.min_group_size
-    problems = []
+    problems = [
+        Problem(source, "framework version mismatch", column=col, value=str(value), expected=want)
+        for col, want in (("framework_id", framework.id), ("framework_version", framework.version))
+        for value in sorted(set(table[col].astype(str)) - {want})
+    ]
     for row, r in enumerate(table.itertuples(index=False), start=1):
         checks = [
             ("level", r.level in LEVELS, "overall, category or practice"),
