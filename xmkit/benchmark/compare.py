@@ -78,6 +78,8 @@ def _latest(framework: Framework, client_key: str):
 
 
 def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, industry: str):
+    """One pass over the latest entries' overall and category scores: counts in the
+    industry and in all, below and equal to the client's score, and the periods' range."""
     client = sa.union_all(
         *[
             sa.select(
@@ -89,31 +91,33 @@ def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, in
         ]
     ).cte("client")
     latest = _latest(framework, client_key)
-    below = sa.func.sum(sa.case((scores.c.score < client.c.x, 1), else_=0))
-    equal = sa.func.sum(sa.case((scores.c.score == client.c.x, 1), else_=0))
+    same = latest.c.industry == industry
 
-    def scope(name: str, *where) -> sa.Select:
-        return (
-            sa.select(
-                client.c.level,
-                client.c.item_id,
-                sa.literal(name, sa.String).label("scope"),
-                sa.func.count().label("organizations"),
-                below.label("below"),
-                equal.label("equal"),
-                sa.func.min(latest.c.period).label("first_period"),
-                sa.func.max(latest.c.period).label("last_period"),
-            )
-            .select_from(latest)
-            .join(scores, scores.c.entry_id == latest.c.entry_id)
-            .join(
-                client, (client.c.level == scores.c.level) & (client.c.item_id == scores.c.item_id)
-            )
-            .where(*where)
-            .group_by(client.c.level, client.c.item_id)
+    def count(*conditions) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0))
+
+    below, equal = scores.c.score < client.c.x, scores.c.score == client.c.x
+    return (
+        sa.select(
+            client.c.level,
+            client.c.item_id,
+            sa.func.count().label("all_organizations"),
+            count(below).label("all_below"),
+            count(equal).label("all_equal"),
+            sa.func.min(latest.c.period).label("all_first_period"),
+            sa.func.max(latest.c.period).label("all_last_period"),
+            count(same).label("industry_organizations"),
+            count(same, below).label("industry_below"),
+            count(same, equal).label("industry_equal"),
+            sa.func.min(sa.case((same, latest.c.period))).label("industry_first_period"),
+            sa.func.max(sa.case((same, latest.c.period))).label("industry_last_period"),
         )
-
-    return sa.union_all(scope("industry", latest.c.industry == industry), scope("all"))
+        .select_from(latest)
+        .join(scores, scores.c.entry_id == latest.c.entry_id)
+        .join(client, (client.c.level == scores.c.level) & (client.c.item_id == scores.c.item_id))
+        .where(scores.c.level.in_(["overall", "category"]))
+        .group_by(client.c.level, client.c.item_id)
+    )
 
 
 def compare(
@@ -146,8 +150,18 @@ def compare(
     counts = pd.DataFrame(columns=COUNT_COLUMNS)
     if len(present):
         with store.transaction() as conn:
-            rows = conn.execute(_query(present, framework, client_key, industry)).all()
-        counts = pd.DataFrame(rows, columns=counts.columns)
+            result = conn.execute(_query(present, framework, client_key, industry))
+            wide = pd.DataFrame(result.all(), columns=list(result.keys()))
+        counts = pd.concat(
+            [
+                wide[["level", "item_id"]].assign(
+                    scope=scope,
+                    **{c: wide[f"{scope}_{c}"] for c in COUNT_COLUMNS[3:]},
+                )
+                for scope in ("industry", "all")
+            ],
+            ignore_index=True,
+        )
     grid = items.merge(pd.DataFrame({"scope": ["industry", "all"]}), how="cross")
     out = grid.merge(
         counts.rename(columns={"item_id": "id"}), on=["level", "id", "scope"], how="left"

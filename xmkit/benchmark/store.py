@@ -167,15 +167,24 @@ class Store:
     # ---- schema ------------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
-        """Create the tables on first use; refuse a store made by a newer xmkit."""
-        with self.transaction(write=True) as conn:
-            if not sa.inspect(conn).has_table(meta_table.name):
-                metadata.create_all(conn)
-                conn.execute(
-                    sa.insert(meta_table), [{"key": "schema", "value": str(SCHEMA_VERSION)}]
-                )
-                return
-            version = int(self._meta(conn).get("schema", "0"))
+        """Create the tables on first use; refuse a store made by a newer xmkit.
+
+        The usual case, a store already made, costs one small query (a report's lookup
+        opens the store each time).
+        """
+        try:
+            with self._file_lock(), self.engine.begin() as conn:
+                version = int(self._meta(conn).get("schema", "0"))
+        except sa.exc.ProgrammingError:  # no xmkit_meta table yet
+            with self.transaction(write=True) as conn:
+                if not sa.inspect(conn).has_table(meta_table.name):
+                    metadata.create_all(conn)
+                    conn.execute(
+                        sa.insert(meta_table), [{"key": "schema", "value": str(SCHEMA_VERSION)}]
+                    )
+                version = int(self._meta(conn).get("schema", "0"))
+        except sa.exc.OperationalError as exc:
+            raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
         if version > SCHEMA_VERSION:
             raise self.problem(
                 f"the store has schema version {version}, made by a newer xmkit",
