@@ -58,6 +58,7 @@ def fill(path: Path, organizations: int, seed: int = 1) -> None:
             "respondents": rng.integers(5, 500, organizations),
             "stage": rng.integers(1, 5, organizations),
             "added_at": "2026-11-30T00:00:00+00:00",
+            "latest": True,  # one entry per organization
         }
     )
     items = [("overall", "overall")] + [("category", c.id) for c in framework.categories]

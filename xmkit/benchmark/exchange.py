@@ -21,8 +21,9 @@ from xmkit.io.iorw import atomic_path
 __all__ = ["COLUMNS", "export_parquet", "import_parquet"]
 
 META_KEY = b"xmkit.benchmark"
-ENTRY_COLUMNS = [c.name for c in organizations.c if c.name != "added_at"]
-COLUMNS = [*(c.name for c in organizations.c), "level", "item_id", "n", "score"]
+ORG_COLUMNS = [c.name for c in organizations.c if c.name != "latest"]
+ENTRY_COLUMNS = [c for c in ORG_COLUMNS if c != "added_at"]
+COLUMNS = [*ORG_COLUMNS, "level", "item_id", "n", "score"]
 
 
 def export_parquet(store: Store, target: str | Path) -> int:

@@ -64,6 +64,7 @@ organizations = sa.Table(
     sa.Column("respondents", sa.Integer, nullable=False),
     sa.Column("stage", sa.Integer),
     sa.Column("added_at", sa.String(32), nullable=False),
+    sa.Column("latest", sa.Boolean, nullable=False, default=False),
     sa.UniqueConstraint("client_key", "period", name="xmkit_organizations_client_period"),
 )
 scores = sa.Table(
@@ -76,6 +77,7 @@ scores = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
 )
 sa.Index("xmkit_organizations_industry", organizations.c.industry)
+DERIVED = ("client_key", "latest")  # columns not shown by entries()
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class Store:
         # processes can take their turn.
         pool = {"poolclass": sa.pool.NullPool} if self.path is not None else {}
         self.engine = sa.create_engine(url, **pool)
+        self._ready = False
 
     @property
     def is_duckdb(self) -> bool:
@@ -155,41 +158,47 @@ class Store:
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[sa.Connection]:
-        """A connection in one transaction (committed on success, rolled back on error)."""
+        """A connection in one transaction (committed on success, rolled back on error).
+
+        The first transaction of a :class:`Store` also creates the schema if missing and
+        checks its version, on the same connection: opening a DuckDB file is most of the
+        cost of a report's lookup.
+        """
         try:
             with self._file_lock(), self.engine.begin() as conn:
                 if write and not self.is_duckdb:
                     conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID})"))
+                if not self._ready:
+                    self._prepare(conn, locked=write or self.is_duckdb)
                 yield conn
         except sa.exc.OperationalError as exc:
             raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
 
     # ---- schema ------------------------------------------------------------------------
 
-    def ensure_schema(self) -> None:
-        """Create the tables on first use; refuse a store made by a newer xmkit.
-
-        The usual case, a store already made, costs one small query (a report's lookup
-        opens the store each time).
-        """
-        try:
-            with self._file_lock(), self.engine.begin() as conn:
-                version = int(self._meta(conn).get("schema", "0"))
-        except sa.exc.ProgrammingError:  # no xmkit_meta table yet
-            with self.transaction(write=True) as conn:
-                if not sa.inspect(conn).has_table(meta_table.name):
-                    metadata.create_all(conn)
-                    conn.execute(
-                        sa.insert(meta_table), [{"key": "schema", "value": str(SCHEMA_VERSION)}]
-                    )
-                version = int(self._meta(conn).get("schema", "0"))
-        except sa.exc.OperationalError as exc:
-            raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
+    def _prepare(self, conn: sa.Connection, locked: bool) -> None:
+        """Create the tables on first use; refuse a store made by a newer xmkit."""
+        exists = sa.text(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'xmkit_meta'"
+            if self.is_duckdb
+            else "SELECT count(*) FROM pg_tables WHERE tablename = 'xmkit_meta' "
+            "AND schemaname = current_schema()"
+        )
+        if not conn.execute(exists).scalar():
+            if not locked:  # serialize with other writers, then look again
+                conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_ID})"))
+            if not conn.execute(exists).scalar():
+                metadata.create_all(conn)
+                conn.execute(
+                    sa.insert(meta_table), [{"key": "schema", "value": str(SCHEMA_VERSION)}]
+                )
+        version = int(self._meta(conn).get("schema", "0"))
         if version > SCHEMA_VERSION:
             raise self.problem(
                 f"the store has schema version {version}, made by a newer xmkit",
                 expected=f"version {SCHEMA_VERSION} or older (upgrade xmkit)",
             )
+        self._ready = True
 
     def _meta(self, conn: sa.Connection) -> dict[str, str]:
         return dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
@@ -246,7 +255,24 @@ class Store:
                 if old:
                     self._delete(conn, [old])
                 ids.append(self._insert(conn, entry))
+                self._mark_latest(conn, [entry.client_key])
         return ids
+
+    def _mark_latest(self, conn: sa.Connection, client_keys: list[str]) -> None:
+        """Flag each organization's latest entry (by period, then time added), so a lookup
+        needs no window over the whole table."""
+        o = organizations
+        for key in dict.fromkeys(client_keys):
+            newest = (
+                sa.select(o.c.entry_id)
+                .where(o.c.client_key == key)
+                .order_by(o.c.period.desc(), o.c.added_at.desc(), o.c.entry_id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            conn.execute(
+                sa.update(o).where(o.c.client_key == key).values(latest=o.c.entry_id == newest)
+            )
 
     def _insert(self, conn: sa.Connection, entry: Entry) -> str:
         entry_id = uuid.uuid4().hex[:12]
@@ -265,6 +291,7 @@ class Store:
                     "respondents": int(entry.respondents),
                     "stage": None if entry.stage is None else int(entry.stage),
                     "added_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "latest": False,
                 }
             ],
         )
@@ -286,21 +313,27 @@ class Store:
     def remove(self, entry_ids: list[str] = (), client_key: str = "", period: str = "") -> int:
         """Remove entries by id, or the entries of one client (optionally one period)."""
         with self.transaction(write=True) as conn:
-            ids = list(entry_ids)
+            o = organizations
+            query = sa.select(o.c.entry_id, o.c.client_key).where(o.c.entry_id.in_(entry_ids))
             if client_key:
-                query = sa.select(organizations.c.entry_id).where(
-                    organizations.c.client_key == client_key
+                mine = o.c.client_key == client_key
+                query = sa.select(o.c.entry_id, o.c.client_key).where(
+                    sa.or_(o.c.entry_id.in_(entry_ids), mine & (o.c.period == period))
+                    if period
+                    else sa.or_(o.c.entry_id.in_(entry_ids), mine)
                 )
-                if period:
-                    query = query.where(organizations.c.period == period)
-                ids += list(conn.execute(query).scalars())
-            return self._delete(conn, ids) if ids else 0
+            found = conn.execute(query).all()
+            if not found:
+                return 0
+            removed = self._delete(conn, [r.entry_id for r in found])
+            self._mark_latest(conn, [r.client_key for r in found])
+            return removed
 
     # ---- reading -----------------------------------------------------------------------
 
     def entries(self) -> pd.DataFrame:
         """One row per stored organization and period: descriptive columns, no scores."""
-        cols = [c for c in organizations.c if c.name != "client_key"]
+        cols = [c for c in organizations.c if c.name not in DERIVED]
         with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(*cols).order_by(
@@ -311,8 +344,9 @@ class Store:
 
     def table(self) -> pd.DataFrame:
         """Every stored score with its organization's columns: the tidy export table."""
+        kept = [c for c in organizations.c if c.name != "latest"]
         query = (
-            sa.select(*organizations.c, scores.c.level, scores.c.item_id, scores.c.n)
+            sa.select(*kept, scores.c.level, scores.c.item_id, scores.c.n)
             .add_columns(scores.c.score)
             .join_from(organizations, scores, organizations.c.entry_id == scores.c.entry_id)
         )
@@ -321,12 +355,18 @@ class Store:
                 query.order_by(organizations.c.entry_id, scores.c.level, scores.c.item_id)
             ).all()
         return pd.DataFrame(
-            rows, columns=[*organizations.c.keys(), "level", "item_id", "n", "score"]
+            rows, columns=[*(c.name for c in kept), "level", "item_id", "n", "score"]
         )
 
 
-def open_store(location: str | Path | None = None) -> Store:
-    """Open (and on first use create) the store at ``location``, else the default one."""
+def open_store(location: str | Path | None = None, check: bool = True) -> Store:
+    """Open (and on first use create) the store at ``location``, else the default one.
+
+    ``check`` connects at once, so a wrong location fails here; without it the first
+    operation creates or checks the schema.
+    """
     store = Store(str(location) if location else default_location())
-    store.ensure_schema()
+    if check:
+        with store.transaction():
+            pass
     return store

@@ -1013,6 +1013,7 @@ def benchmark(ctx: ReportContext, industry: str = "", store: str = "", minimum: 
     from xmkit.benchmark.compare import client_view
 
     view = client_view(ctx.client, ctx.scores, ctx.framework, industry, store, minimum)
+    who = ctx.unit or ctx.client
     top = view[view["level"] == "overall"].set_index("scope")
     size = {s: int(top.loc[s, "organizations"]) for s in ("industry", "all")}
     if not top["shown"].any():
@@ -1042,7 +1043,7 @@ def benchmark(ctx: ReportContext, industry: str = "", store: str = "", minimum: 
         }
     )
     body = (
-        f"<p>Percentile ranks of {esc(ctx.scope)} among the organizations in the firm's "
+        f"<p>Percentile ranks of {esc(who)} among the organizations in the firm's "
         f"benchmark (each once, with its latest assessment; {esc(ctx.client)}'s own entries "
         f"left out): {size['industry']} in {esc(industry)} and {size['all']} in all, assessed "
         f"from {esc(span)}. A rank is given only where at least {minimum} organizations "
@@ -1051,7 +1052,7 @@ def benchmark(ctx: ReportContext, industry: str = "", store: str = "", minimum: 
     )
     body += figure(
         percentile_chart(view, labels),
-        f"Percentile ranks of {ctx.scope} in {industry} and among all organizations.",
+        f"Percentile ranks of {who} in {industry} and among all organizations.",
         "Dot chart of percentile ranks per category against the benchmark quartiles.",
     )
     return _section("benchmark", title, body)
