@@ -284,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     _comments_arg(p)
     _framework_arg(p)
     _min_size_arg(p)
+    p.add_argument("--industry", help="portfolio: each unit's percentile rank in INDUSTRY")
+    p.add_argument("--benchmark", metavar="STORE", help=STORE_HELP)
+    p.add_argument(
+        "--benchmark-min",
+        type=minimum_arg,
+        default=5,
+        metavar="N",
+        help="organizations needed for a percentile rank (default and least: 5)",
+    )
     p.set_defaults(run=_cmd_batch)
     add_benchmark_parser(sub, EPILOG)
     return parser
@@ -542,6 +551,8 @@ def _check_evidence(
 def _cmd_batch(args: argparse.Namespace) -> int:
     from xmkit.batch.run import run_batch
 
+    if args.industry:
+        check_store(args.benchmark)
     results = run_batch(
         args.file,
         client=args.client,
@@ -558,6 +569,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         recycle_after=args.recycle_after,
         include_comments=args.include_comments,
+        industry=args.industry or "",
+        benchmark=args.benchmark or "",
+        benchmark_min=args.benchmark_min,
     )
     for result in results:
         print(result.summary())

@@ -572,6 +572,7 @@ class _Options:
     quiet: bool
     recycle_after: int = DEFAULT_RECYCLE_AFTER
     include_comments: bool = False
+    benchmark: dict = field(default_factory=dict)  # industry, benchmark, benchmark_min
 
 
 def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResult:
@@ -654,7 +655,9 @@ def _batch_one(src: Source, folder: Path, opts: _Options, executor) -> BatchResu
             results.append(result)
             tick(result)
         results.sort(key=lambda r: str(r.unit))
-        portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
+        portfolio = write_portfolio(
+            src, folder, results, framework, min_size, executor.call, opts.benchmark
+        )
     except BaseException:  # interrupted: what finished goes in the manifest; drop the rest
         manifest.save()
         _clean_leftovers(folder)
@@ -716,6 +719,7 @@ def write_portfolio(
     framework: Framework,
     min_size: int,
     call: Callable = lambda fn, *args: fn(*args),
+    benchmark: dict | None = None,
 ) -> dict[str, Path]:
     """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client."""
     table = portfolio_table(src, results, framework, min_size)
@@ -733,6 +737,7 @@ def write_portfolio(
         "period": src.period,
         "framework": str(Path(src.framework).resolve()) if src.framework else "",
         "min_group_size": min_size,
+        **(benchmark or {}),
     }
     try:
         written.update(
@@ -777,11 +782,15 @@ def run_batch(
     quiet: bool = False,
     recycle_after: int = DEFAULT_RECYCLE_AFTER,
     include_comments: bool = False,
+    industry: str = "",
+    benchmark: str = "",
+    benchmark_min: int = 5,
 ) -> list[BatchResult]:
     """Render a report per unit and a portfolio per client; see the module docstring.
 
     ``output_dir`` is the client's folder (default ``reports/<client-slug>/``); for several
-    assessments it is the parent of one folder per client.
+    assessments it is the parent of one folder per client. ``industry`` adds the units'
+    percentile ranks against the benchmark store ``benchmark`` to the portfolio.
     """
     opts = _Options(
         parse_formats(formats),
@@ -794,6 +803,9 @@ def run_batch(
         quiet,
         recycle_after,
         include_comments,
+        {"industry": industry, "benchmark": benchmark, "benchmark_min": int(benchmark_min)}
+        if industry
+        else {},
     )
     restore = _terminate_on_sigterm()
     try:

@@ -38,6 +38,7 @@ COLUMNS = [
 
 
 COUNT_COLUMNS = [
+    "group",
     "level",
     "item_id",
     "scope",
@@ -75,6 +76,7 @@ def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, in
     client = sa.union_all(
         *[
             sa.select(
+                sa.literal(r.group, sa.String).label("grp"),
                 sa.literal(r.level, sa.String).label("level"),
                 sa.literal(r.id, sa.String).label("item_id"),
                 sa.literal(float(r.score), sa.Float).label("x"),
@@ -91,6 +93,7 @@ def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, in
     below, equal = scores.c.score < client.c.x, scores.c.score == client.c.x
     return (
         sa.select(
+            client.c.grp,
             client.c.level,
             client.c.item_id,
             sa.func.count().label("all_organizations"),
@@ -108,7 +111,7 @@ def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, in
         .join(scores, scores.c.entry_id == latest.c.entry_id)
         .join(client, (client.c.level == scores.c.level) & (client.c.item_id == scores.c.item_id))
         .where(scores.c.level.in_(["overall", "category"]))
-        .group_by(client.c.level, client.c.item_id)
+        .group_by(client.c.grp, client.c.level, client.c.item_id)
     )
 
 
@@ -119,11 +122,14 @@ def compare(
     industry: str,
     client_key: str,
     min_organizations: int = FLOOR,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Percentile ranks of the client's overall and category scores, in its industry and
     among all stored organizations.
 
-    ``client_scores`` is a :func:`xmkit.score` table (one group). Returns one row per item
+    ``client_scores`` is a :func:`xmkit.score` table: one group, or one per value of its
+    column ``by`` (e.g. the units of a portfolio), all ranked in one query. Returns one row per
+    group, item
     and scope (``industry``, ``all``): the client's ``score``, how many ``organizations``
     qualify, the ``percentile`` (NaN unless ``shown``: enough organizations and a client
     score) and the range of periods of the benchmark entries used.
@@ -137,7 +143,9 @@ def compare(
             )
         )
     items = client_scores[client_scores["level"].isin(["overall", "category"])]
-    items = items[["level", "id", "name", "score"]].reset_index(drop=True)
+    groups = [by] if by else []
+    items = items[[*groups, "level", "id", "name", "score"]].reset_index(drop=True)
+    items["group"] = items[by].astype(str) if by else ""
     present = items.dropna(subset=["score"])
     counts = pd.DataFrame(columns=COUNT_COLUMNS)
     if len(present):
@@ -146,9 +154,11 @@ def compare(
             wide = pd.DataFrame(result.all(), columns=list(result.keys()))
         counts = pd.concat(
             [
-                wide[["level", "item_id"]].assign(
+                wide[["grp", "level", "item_id"]]
+                .rename(columns={"grp": "group"})
+                .assign(
                     scope=scope,
-                    **{c: wide[f"{scope}_{c}"] for c in COUNT_COLUMNS[3:]},
+                    **{c: wide[f"{scope}_{c}"] for c in COUNT_COLUMNS[4:]},
                 )
                 for scope in ("industry", "all")
             ],
@@ -156,7 +166,9 @@ def compare(
         )
     grid = items.merge(pd.DataFrame({"scope": ["industry", "all"]}), how="cross")
     out = grid.merge(
-        counts.rename(columns={"item_id": "id"}), on=["level", "id", "scope"], how="left"
+        counts.rename(columns={"item_id": "id"}),
+        on=["group", "level", "id", "scope"],
+        how="left",
     )
     for col in ("organizations", "below", "equal"):
         out[col] = out[col].fillna(0).astype(int)
@@ -167,7 +179,7 @@ def compare(
             out["below"], out["equal"], out["organizations"], out["shown"], strict=True
         )
     ]
-    return out[COLUMNS]
+    return out[[*groups, *COLUMNS]]
 
 
 def client_view(
@@ -177,6 +189,7 @@ def client_view(
     industry: str,
     location: str = "",
     min_organizations: int = FLOOR,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """:func:`compare` for a client by name, in the store at ``location`` (else the default),
     with the firm key of this machine (:func:`xmkit.benchmark.keys.firm_key`)."""
@@ -191,4 +204,5 @@ def client_view(
         industry,
         client_key(client, key),
         min_organizations,
+        by,
     )

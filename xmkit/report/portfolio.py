@@ -198,3 +198,64 @@ def trend(ctx: PortfolioContext) -> str:
     return _section(
         "trend", f"Trend since {label}", figure(fig, caption, "Trend over waves") + _table(listing)
     )
+
+
+def benchmark(ctx: PortfolioContext, industry: str = "", store: str = "", minimum: int = 5) -> str:
+    """Each unit's overall percentile rank against the firm's benchmark (docs/benchmarks.md);
+    no section without an industry. Only the units' own ranks and counts are shown."""
+    if not industry or ctx.shown.empty:
+        return ""
+    from xmkit.benchmark.chart import percentile_chart
+    from xmkit.benchmark.compare import client_view
+
+    items = [("overall", "overall", "Overall")]
+    items += [("category", c.id, c.name) for c in ctx.framework.categories]
+    scores = pd.DataFrame(
+        [
+            {"unit": row["unit"], "level": level, "id": item, "name": name, "score": row[item]}
+            for _, row in ctx.shown.iterrows()
+            for level, item, name in items
+        ]
+    ).astype({"score": float})
+    view = client_view(ctx.client, scores, ctx.framework, industry, store, minimum, by="unit")
+    overall = view[view["level"] == "overall"]
+    size = overall.groupby("scope")["organizations"].max()
+    if not overall["shown"].any():
+        return _section(
+            "benchmark",
+            "Units against the benchmark",
+            f"<p>The benchmark holds {int(size['all'])} comparable organizations, "
+            f"{int(size['industry'])} of them in {esc(industry)}: percentile ranks need at least "
+            f"{minimum}, so none are shown.</p>",
+        )
+    rank = overall.set_index(["unit", "scope"])["percentile"]
+    units = overall.drop_duplicates("unit").sort_values("score", ascending=False)
+    labels = {"industry": f"{industry} ({size['industry']})", "all": f"All ({size['all']})"}
+    rows = pd.DataFrame(
+        {
+            "Unit": units["unit"],
+            "Overall": units["score"].map(_num),
+            **{
+                f"Percentile, {labels[s]}": [
+                    "" if pd.isna(rank[(u, s)]) else f"{rank[(u, s)]:.0f}" for u in units["unit"]
+                ]
+                for s in ("industry", "all")
+            },
+        }
+    )
+    dated = overall[overall["organizations"] > 0]
+    body = (
+        f"<p>Each unit's overall score as a percentile rank among the organizations in the "
+        f"firm's benchmark (each once, with its latest assessment; {esc(ctx.client)}'s own "
+        f"entries left out): {int(size['industry'])} in {esc(industry)} and {int(size['all'])} "
+        f"in all, assessed from {esc(dated['first_period'].min())} to "
+        f"{esc(dated['last_period'].max())}; a rank needs at least {minimum}.</p>"
+    )
+    if len(units) <= HEATMAP_EDGE * 2:
+        chart = overall.assign(name=overall["unit"])
+        body += figure(
+            percentile_chart(chart, labels),
+            f"Overall percentile rank of each unit in {industry} and among all organizations.",
+            "Dot chart of each unit's percentile rank against the benchmark quartiles.",
+        )
+    return _section("benchmark", "Units against the benchmark", body + _table(rows))
