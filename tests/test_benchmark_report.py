@@ -160,3 +160,38 @@ def test_speed_of_one_lookup_is_well_under_the_budget(tmp_path, framework):
     view = compare(store, mine, framework, "Retail", "nobody")
     assert time.perf_counter() - start < 2.0
     assert view["shown"].all()
+
+
+def test_the_portfolio_ranks_each_unit_against_the_benchmark(filled, framework):
+    from xmkit.report import portfolio as xp
+
+    by_unit = score(
+        fictitious_responses(framework, 3.0, n=24, seed=5).assign(
+            unit=["North"] * 12 + ["South"] * 12
+        ),
+        framework,
+        by="unit",
+        n_boot=0,
+    )
+    wide = by_unit[by_unit["level"].isin(["overall", "category"])].pivot_table(
+        index="unit", columns="id", values="score"
+    )
+    table = wide.reset_index().assign(status="done", respondents=12, report="")
+    ctx = xp.PortfolioContext("Fictitious Client", "2026 Q2", framework, 5, table)
+    html = xp.benchmark(ctx, "Retail", filled, 5)
+    assert "Units against the benchmark" in html and "5 in Retail and 7 in all" in html
+    view = compare(
+        open_store(filled),
+        by_unit,
+        framework,
+        "Retail",
+        client_key("Fictitious Client", KEY),
+        by="unit",
+    )
+    for unit in ("North", "South"):
+        row = view[(view["unit"] == unit) & (view["level"] == "overall")].set_index("scope")
+        cells = re.search(rf"<td>{unit}</td><td>[0-9.]+</td><td>(\d+)</td><td>(\d+)</td>", html)
+        assert cells, html
+        assert int(cells.group(1)) == round(row.loc["industry", "percentile"])
+        assert int(cells.group(2)) == round(row.loc["all", "percentile"])
+    assert xp.benchmark(ctx, "", filled, 5) == ""
