@@ -37,19 +37,6 @@ COLUMNS = [
 ]
 
 
-COUNT_COLUMNS = [
-    "group",
-    "level",
-    "item_id",
-    "scope",
-    "organizations",
-    "below",
-    "equal",
-    "first_period",
-    "last_period",
-]
-
-
 def percentile_rank(below: int, equal: int, total: int) -> float:
     """``100 * (below + equal / 2) / total`` (see the module docstring); NaN when empty."""
     return 100.0 * (below + equal / 2) / total if total else float("nan")
@@ -142,44 +129,48 @@ def compare(
                 expected=f"{FLOOR} or more",
             )
         )
-    items = client_scores[client_scores["level"].isin(["overall", "category"])]
     groups = [by] if by else []
-    items = items[[*groups, "level", "id", "name", "score"]].reset_index(drop=True)
-    items["group"] = items[by].astype(str) if by else ""
-    present = items.dropna(subset=["score"])
-    counts = pd.DataFrame(columns=COUNT_COLUMNS)
+    wanted = client_scores[client_scores["level"].isin(["overall", "category"])]
+    items = pd.DataFrame(
+        {
+            **{g: wanted[g].to_numpy() for g in groups},
+            "group": wanted[by].astype(str).to_numpy() if by else "",
+            "level": wanted["level"].to_numpy(),
+            "id": wanted["id"].to_numpy(),
+            "name": wanted["name"].to_numpy(),
+            "score": wanted["score"].to_numpy(dtype=float),
+        }
+    )
+    present = items[~np.isnan(items["score"].to_numpy())]
+    found: dict[tuple, dict] = {}
     if len(present):
         with store.transaction() as conn:
-            result = conn.execute(_query(present, framework, client_key, industry))
-            wide = pd.DataFrame(result.all(), columns=list(result.keys()))
-        counts = pd.concat(
-            [
-                wide[["grp", "level", "item_id"]]
-                .rename(columns={"grp": "group"})
-                .assign(
-                    scope=scope,
-                    **{c: wide[f"{scope}_{c}"] for c in COUNT_COLUMNS[4:]},
-                )
-                for scope in ("industry", "all")
-            ],
-            ignore_index=True,
-        )
-    grid = items.merge(pd.DataFrame({"scope": ["industry", "all"]}), how="cross")
-    out = grid.merge(
-        counts.rename(columns={"item_id": "id"}),
-        on=["group", "level", "id", "scope"],
-        how="left",
-    )
-    for col in ("organizations", "below", "equal"):
-        out[col] = out[col].fillna(0).astype(int)
-    out["shown"] = out["score"].notna() & (out["organizations"] >= min_organizations)
-    out["percentile"] = [
-        percentile_rank(b, e, n) if shown else np.nan
-        for b, e, n, shown in zip(
-            out["below"], out["equal"], out["organizations"], out["shown"], strict=True
-        )
-    ]
-    return out[[*groups, *COLUMNS]]
+            result = conn.execute(_query(present, framework, client_key, industry)).mappings()
+            found = {(r["grp"], r["level"], r["item_id"]): dict(r) for r in result}
+    # Plain Python from here: a few dozen rows, where pandas' per-call overhead would dominate.
+    records = []
+    for item in items.to_dict("records"):
+        hit = found.get((item["group"], item["level"], item["id"]), {})
+        for scope in ("industry", "all"):
+            n = int(hit.get(f"{scope}_organizations") or 0)
+            shown = not np.isnan(item["score"]) and n >= min_organizations
+            below, equal = int(hit.get(f"{scope}_below") or 0), int(hit.get(f"{scope}_equal") or 0)
+            records.append(
+                {
+                    **{g: item[g] for g in groups},
+                    "level": item["level"],
+                    "id": item["id"],
+                    "name": item["name"],
+                    "scope": scope,
+                    "score": item["score"],
+                    "organizations": n,
+                    "percentile": percentile_rank(below, equal, n) if shown else np.nan,
+                    "shown": shown,
+                    "first_period": hit.get(f"{scope}_first_period"),
+                    "last_period": hit.get(f"{scope}_last_period"),
+                }
+            )
+    return pd.DataFrame.from_records(records, columns=[*groups, *COLUMNS])
 
 
 def client_view(
