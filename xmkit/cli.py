@@ -492,8 +492,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if loaded.problems:
         raise XmkitError(loaded.problems)
     _check_evidence(metrics, ex, cx, previous, framework_obj)
-    if industry:
-        check_store(args.benchmark)
+    store = check_store(args.benchmark) if industry else ""
     start = time.perf_counter()
     written = render_report(
         responses,
@@ -515,7 +514,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         previous_period=previous_period,
         targets=targets,
         industry=industry,
-        benchmark=args.benchmark or "",
+        benchmark=store,
         benchmark_min=args.benchmark_min,
     )
     for fmt, path in written.items():
@@ -551,8 +550,7 @@ def _check_evidence(
 def _cmd_batch(args: argparse.Namespace) -> int:
     from xmkit.batch.run import run_batch
 
-    if args.industry:
-        check_store(args.benchmark)
+    store = check_store(args.benchmark) if args.industry else ""
     results = run_batch(
         args.file,
         client=args.client,
@@ -570,7 +568,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         recycle_after=args.recycle_after,
         include_comments=args.include_comments,
         industry=args.industry or "",
-        benchmark=args.benchmark or "",
+        benchmark=store,
         benchmark_min=args.benchmark_min,
     )
     for result in results:

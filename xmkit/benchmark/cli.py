@@ -135,13 +135,16 @@ def add_benchmark_parser(sub, epilog: str) -> None:
     p.set_defaults(run=_cmd_import)
 
 
-def check_store(location: str | None) -> None:
-    """Open the store and read the firm key, so a report fails early and clearly."""
+def check_store(location: str | None) -> str:
+    """Open the store and read the firm key, so a report fails early and clearly; returns
+    the store's location made absolute (a report's kernel may run in another folder)."""
     from xmkit.benchmark.keys import firm_key
-    from xmkit.benchmark.store import open_store
+    from xmkit.benchmark.store import default_location, open_store
 
     firm_key()
+    location = location or default_location()
     open_store(location)
+    return location if "://" in location else str(Path(location).resolve())
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
