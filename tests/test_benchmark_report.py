@@ -195,3 +195,28 @@ def test_the_portfolio_ranks_each_unit_against_the_benchmark(filled, framework):
         assert int(cells.group(1)) == round(row.loc["industry", "percentile"])
         assert int(cells.group(2)) == round(row.loc["all", "percentile"])
     assert xp.benchmark(ctx, "", filled, 5) == ""
+
+
+@pytest.mark.slow
+def test_batch_with_an_industry_puts_units_against_the_benchmark_in_the_portfolio(
+    tmp_path, framework
+):
+    store = tmp_path / "store.duckdb"
+    opened = open_store(store)
+    for i, level in enumerate(LEVELS[:5]):
+        add_org(opened, framework, f"Fictitious {i}", level, industry="Retail")
+    answers = fictitious_responses(framework, 3.0, n=24, seed=5)
+    answers.assign(unit=["North"] * 12 + ["South"] * 12).to_csv(tmp_path / "r.csv", index=False)
+    exe = Path(sys.executable).parent / "xmkit"
+    args = ["--client", "Fictitious Client", "--format", "html", "-o", tmp_path / "out"]
+    out = subprocess.run(
+        [exe, "batch", tmp_path / "r.csv", *args, "--industry", "Retail", "--benchmark", store],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "Units against the benchmark</h2>" in page and "5 in Retail and 5 in all" in page
+    for unit in ("North", "South"):
+        assert re.search(rf"<td>{unit}</td><td>[0-9.]+</td><td>\d+</td><td>\d+</td>", page)
