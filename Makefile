@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-SYSTEM_PACKAGES := chromium poppler-utils
+SYSTEM_PACKAGES := chromium poppler-utils postgresql
 EXAMPLE := assessments/example
 
 .PHONY: demo test lint format system-packages clean bench lab bytecode
@@ -31,11 +31,13 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q xmkit
 
-## Debian's chromium and poppler-utils (pdftotext) are needed for PDF reports and browser tests.
+## Debian's chromium and poppler-utils (pdftotext) are needed for PDF reports and browser tests,
+## postgresql (initdb, pg_ctl) for the tests of a benchmark store on PostgreSQL.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing system packages:$$missing"; \
@@ -72,6 +74,7 @@ test: $(DEV_STAMP) bytecode system-packages lint
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_scoring.py
+	$(BIN)/python bench/bench_benchmark.py
 
 ## Everything make demo, make test and the Quick start write; reports/.gitkeep stays.
 clean:

@@ -22,6 +22,7 @@ import pandas as pd
 from xmkit.analysis.disclosure import SMALL, disclosure_plan
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import perception_gaps, score
+from xmkit.benchmark.cli import add_benchmark_parser, check_store
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import write_tables
@@ -245,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(p, "inspect")
     _reading_args(p)
     p.set_defaults(run=_cmd_inspect)
+
+    add_benchmark_parser(sub, EPILOG)
     return parser
 
 
@@ -522,6 +525,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         listed = ", ".join(sorted(units)[:10]) + (", ..." if len(units) > 10 else "")
         return _usage_error(args, f"no unit {opts.unit!r} in {responses}; its units: {listed}")
     _check_evidence(opts, framework)
+    if opts.industry:  # the kernel gets the store's absolute location, checked now
+        opts = opts.model_copy(update={"benchmark": check_store(opts.benchmark)})
     start = time.perf_counter()
     written = render_options(responses, opts, args.output or Path("reports"))
     for fmt, path in written.items():
@@ -567,7 +572,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     if not args.client and not _holds_assessments(args.file):
         return _usage_error(args, "--client is required unless FILE holds assessment folders")
-    results = run_batch(args.file, output_dir=args.output, **_given(args, "batch"))
+    given = _given(args, "batch")
+    if given.get("industry"):
+        given["benchmark"] = check_store(given.get("benchmark"))
+    results = run_batch(args.file, output_dir=args.output, **given)
     for result in results:
         print(result.summary())
     return 1 if any(r.failed for r in results) else 0

@@ -72,6 +72,10 @@ def _opt(default: Any, help: str, where: str, metavar: str | None = None, **limi
     return Field(default, description=help, json_schema_extra=extra, **limits)
 
 
+BENCHMARK_FIELDS = ("industry", "benchmark", "benchmark_min")
+"""Options of the Benchmark sections (report and portfolio), passed to them, not to prepare."""
+
+
 class Options(BaseModel):
     """The settings of a report or a batch; see the module docstring for precedence."""
 
@@ -183,6 +187,29 @@ class Options(BaseModel):
         "by a batch; xmkit.analysis.disclosure.unit_withholding)",
         "notebook",
     )
+    industry: str | None = _opt(
+        None,
+        "industry to benchmark against: adds percentile ranks from the firm's benchmark store "
+        "(docs/benchmarks.md; default: the assessment's industry:)",
+        "report batch notebook portfolio",
+        "NAME",
+        min_length=1,
+        max_length=100,
+    )
+    benchmark: str | None = _opt(
+        None,
+        "benchmark store: a DuckDB file or a postgresql:// URL (default: XMKIT_BENCHMARK, else "
+        "the user data folder)",
+        "report batch notebook portfolio",
+        "STORE",
+    )
+    benchmark_min: int = _opt(
+        5,
+        "organizations needed for a percentile rank (never below 5)",
+        "report batch notebook portfolio",
+        "N",
+        ge=5,
+    )
     formats: Annotated[tuple[Format, ...], BeforeValidator(_split)] = _opt(
         ("html", "pdf"),
         "comma-separated formats among html, pdf, ipynb",
@@ -256,7 +283,7 @@ class Options(BaseModel):
             raise UsageError(
                 Problem("client", "a client name is needed", expected="client, or an assessment")
             )
-        names = set(self.fields_for("notebook")) - {"bootstrap"}
+        names = set(self.fields_for("notebook")) - {"bootstrap", *BENCHMARK_FIELDS}
         return {**self.model_dump(include=names), "n_boot": self.bootstrap}
 
     def notebook_parameters(self) -> dict[str, object]:
@@ -318,6 +345,7 @@ def assessment_values(assessment) -> dict[str, object]:
         "framework": assessment.framework_path,
         "min_group_size": assessment.min_group_size,
         "targets": assessment.targets,
+        "industry": assessment.industry,
         "reading": {"columns": assessment.columns.model_dump(exclude_defaults=True)}
         if assessment.columns
         else None,

@@ -395,6 +395,17 @@ def _evidence_digest(opts: Options) -> str:
     return _digest(*(Path(f).read_bytes() for f in (opts.metrics, opts.previous) if f))
 
 
+def _benchmark(opts: Options) -> dict:
+    """The portfolio's benchmark settings (empty without an industry)."""
+    if not opts.industry:
+        return {}
+    return {
+        "industry": opts.industry,
+        "benchmark": opts.benchmark,
+        "benchmark_min": opts.benchmark_min,
+    }
+
+
 def _batch_one(src: Source, folder: Path, quiet: bool, executor, locked: set) -> BatchResult:
     with contextlib.ExitStack() as stack:
         if folder.resolve() not in locked:  # one run per folder, released however it ends
@@ -540,7 +551,9 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
             portfolio = {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
             manifest.data["portfolio"] = before  # nothing changed: the earlier set stands
         else:
-            portfolio = write_portfolio(src, folder, results, framework, min_size, executor.call)
+            portfolio = write_portfolio(
+                src, folder, results, framework, min_size, executor.call, _benchmark(opts)
+            )
             manifest.data["portfolio"] = {"key": key, "hashes": hashes(folder, PORTFOLIO)}
     except BaseException as exc:  # interrupted: what finished goes in the manifest; drop the rest
         _clean_leftovers(folder)
@@ -618,6 +631,7 @@ def write_portfolio(
     framework: Framework,
     min_size: int,
     call: Callable = lambda fn, *args: fn(*args),
+    benchmark: dict | None = None,
 ) -> dict[str, Path]:
     """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client.
 
@@ -627,7 +641,7 @@ def write_portfolio(
     table = portfolio_table(src, results, framework, min_size)
     staging = Path(tempfile.mkdtemp(prefix=".portfolio-", dir=folder))
     try:
-        _render_portfolio(src, table, staging, min_size, call)
+        _render_portfolio(src, table, staging, min_size, call, benchmark)
         for name in PORTFOLIO:
             os.replace(staging / name, folder / name)
         fsync_folder(folder)
@@ -641,7 +655,12 @@ def write_portfolio(
 
 
 def _render_portfolio(
-    src: Source, table: pd.DataFrame, staging: Path, min_size: int, call: Callable
+    src: Source,
+    table: pd.DataFrame,
+    staging: Path,
+    min_size: int,
+    call: Callable,
+    benchmark: dict | None = None,
 ) -> None:
     """The three portfolio files, in ``staging``."""
     write_table(table, staging / "portfolio.csv")
@@ -659,6 +678,7 @@ def _render_portfolio(
         "period": src.options.period,
         "framework": str(src.options.framework.resolve()) if src.options.framework else None,
         "min_group_size": min_size,
+        **(benchmark or {}),
     }
     call(
         render_notebook,

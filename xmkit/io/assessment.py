@@ -44,6 +44,7 @@ class Assessment(BaseModel):
     client: str = Field(min_length=1, max_length=200)
     period: str = Field(default="", max_length=100)
     description: str = Field(default="", max_length=2000)
+    industry: str = Field(default="", max_length=100)
     responses: Path = Path("responses.csv")
     framework: Path | None = None
     min_group_size: int | None = Field(default=None, ge=1)  # None: the framework's

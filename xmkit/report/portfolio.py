@@ -21,6 +21,7 @@ from xmkit.report.views import num
 __all__ = [
     "HEATMAP_EDGE",
     "PortfolioContext",
+    "benchmark",
     "cover",
     "heatmap",
     "prepare",
@@ -229,4 +230,65 @@ def trend(ctx: PortfolioContext) -> dict | None:
         "title": f"Trend since {label}",
         "chart": views.figure(fig, caption, "Trend over waves"),
         "table": views.table(listing),
+    }
+
+
+@section("benchmark")
+def benchmark(
+    ctx: PortfolioContext, industry: str | None = None, store: str | None = None, minimum: int = 5
+) -> dict | None:
+    """Each unit's overall percentile rank against the firm's benchmark (docs/benchmarks.md);
+    no section without an industry. Only the units' own ranks and counts are shown."""
+    if not industry or ctx.shown.empty:
+        return None
+    from xmkit.benchmark.chart import percentile_chart
+    from xmkit.benchmark.compare import client_view
+
+    items = [("overall", "overall", "Overall")]
+    items += [("category", c.id, c.name) for c in ctx.framework.categories]
+    scores = pd.DataFrame(
+        [
+            {"unit": row["unit"], "level": level, "id": item, "name": name, "score": row[item]}
+            for _, row in ctx.shown.iterrows()
+            for level, item, name in items
+        ]
+    ).astype({"score": float})
+    view = client_view(ctx.client, scores, ctx.framework, industry, store or "", minimum, by="unit")
+    overall = view[view["level"] == "overall"]
+    size = overall.groupby("scope")["organizations"].max()
+    counts = {"industry": int(size["industry"]), "all": int(size["all"])}
+    base = {"title": "Units against the benchmark", "industry": industry, "size": counts}
+    base["minimum"] = minimum
+    if not overall["shown"].any():
+        return base | {"shown": False}
+    rank = overall.set_index(["unit", "scope"])["percentile"]
+    units = overall.drop_duplicates("unit").sort_values("score", ascending=False)
+    labels = {"industry": f"{industry} ({counts['industry']})", "all": f"All ({counts['all']})"}
+    rows = pd.DataFrame(
+        {
+            "Unit": units["unit"],
+            "Overall": units["score"].map(num),
+            **{
+                f"Percentile, {labels[s]}": [
+                    "" if pd.isna(rank[(u, s)]) else f"{rank[(u, s)]:.0f}" for u in units["unit"]
+                ]
+                for s in ("industry", "all")
+            },
+        }
+    )
+    dated = overall[overall["organizations"] > 0]
+    chart = None
+    if len(units) <= HEATMAP_EDGE * 2:
+        chart = views.figure(
+            percentile_chart(overall.assign(name=overall["unit"]), labels),
+            f"Overall percentile rank of each unit in {industry} and among all organizations.",
+            "Dot chart of each unit's percentile rank against the benchmark quartiles.",
+        )
+    return base | {
+        "shown": True,
+        "who": "each unit",
+        "client": ctx.client,
+        "span": f"{dated['first_period'].min()} to {dated['last_period'].max()}",
+        "table": views.table(rows),
+        "chart": chart,
     }

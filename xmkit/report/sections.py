@@ -32,6 +32,7 @@ __all__ = [
     "EVIDENCE_TITLE",
     "ReportContext",
     "agreement",
+    "benchmark",
     "categories",
     "comments",
     "cover",
@@ -1023,6 +1024,58 @@ def method(ctx: ReportContext) -> dict:
             f"scored {fw.scale.min} + {fw.scale.max} - a.",
         )
     return {"title": "Method", "items": items}
+
+
+@section("benchmark")
+def benchmark(
+    ctx: ReportContext, industry: str | None = None, store: str | None = None, minimum: int = 5
+) -> dict | None:
+    """Percentile ranks against the firm's benchmark store (docs/benchmarks.md); no section
+    without an industry. Only counts and the client's own ranks are shown."""
+    if not industry:
+        return None
+    title = "Benchmark"
+    if ctx.suppressed:
+        return _withheld(ctx, title)
+    from xmkit.benchmark.chart import percentile_chart
+    from xmkit.benchmark.compare import client_view
+
+    view = client_view(ctx.client, ctx.scores, ctx.framework, industry, store or "", minimum)
+    who = ctx.unit or ctx.client
+    top = view[view["level"] == "overall"].set_index("scope")
+    size = {s: int(top.loc[s, "organizations"]) for s in ("industry", "all")}
+    base = {"title": title, "industry": industry, "size": size, "minimum": minimum}
+    if not top["shown"].any():
+        return base | {"shown": False}
+    periods = top[top["organizations"] > 0]
+    labels = {"industry": f"{industry} ({size['industry']})", "all": f"All ({size['all']})"}
+    rank = view.set_index(["id", "scope"])["percentile"]
+    items = view.drop_duplicates("id")
+    rows = pd.DataFrame(
+        {
+            "Item": items["name"],
+            "Score": items["score"].map(num),
+            **{
+                f"Percentile, {labels[s]}": [
+                    f"fewer than {minimum}" if pd.isna(v) else f"{v:.0f}"
+                    for v in rank.xs(s, level="scope")[items["id"]]
+                ]
+                for s in ("industry", "all")
+            },
+        }
+    )
+    return base | {
+        "shown": True,
+        "who": who,
+        "client": ctx.client,
+        "span": f"{periods['first_period'].min()} to {periods['last_period'].max()}",
+        "table": views.table(rows, "benchmark"),
+        "chart": views.figure(
+            percentile_chart(view, labels),
+            f"Percentile ranks of {who} in {industry} and among all organizations.",
+            "Dot chart of percentile ranks per category against the benchmark quartiles.",
+        ),
+    }
 
 
 def show(*sections: str) -> None:
