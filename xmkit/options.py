@@ -345,7 +345,7 @@ def assessment_values(assessment) -> dict[str, object]:
         "framework": assessment.framework_path,
         "min_group_size": assessment.min_group_size,
         "targets": assessment.targets,
-        "industry": assessment.industry,
+        "industry": assessment.industry or None,
         "reading": {"columns": assessment.columns.model_dump(exclude_defaults=True)}
         if assessment.columns
         else None,
