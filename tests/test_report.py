@@ -647,7 +647,7 @@ def test_missing_responses_file_exits_1_and_keeps_the_earlier_report(
     assert dot_entries(failing_copy) == []
 
 
-def test_unknown_unit_exits_1_naming_the_units_and_keeps_the_earlier_report(
+def test_unknown_unit_is_a_usage_error_naming_the_units_and_keeps_the_earlier_report(
     failing_copy: Path,
 ):
     # an earlier report of the unit sits in the folder this render would write to
@@ -658,9 +658,9 @@ def test_unknown_unit_exits_1_naming_the_units_and_keeps_the_earlier_report(
     result = run_xmkit(
         "report", "assessments/example", "--unit", "No such unit", "-o", failing_copy
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a flag naming nothing in the data: a usage error
     assert "Traceback" not in result.stderr
-    assert "no responses for unit 'No such unit'" in result.stderr
+    assert "no unit 'No such unit'" in result.stderr
     assert "Head Office" in result.stderr
     assert "internal error" not in result.stderr
     assert _snapshot(failing_copy) == before

@@ -31,6 +31,13 @@ from xmkit.io.responses import Loaded, read_responses
 from xmkit.options import Options, add_flags, given_flags, is_assessment, resolve
 from xmkit.startup import skip_slow_imports
 
+__all__ = [
+    "EPILOG",
+    "MAX_PRINTED_PROBLEMS",
+    "build_parser",
+    "main",
+]
+
 MAX_PRINTED_PROBLEMS = 200
 EPILOG = "Docs: README.md and docs/ in the xmkit repository. Exit codes: 0 ok, 1 invalid, 2 usage."
 

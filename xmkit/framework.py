@@ -26,6 +26,25 @@ from pydantic import (
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.limits import check_known_keys, parse_yaml, read_yaml_text, unknown_keys_problem
 
+__all__ = [
+    "DEFAULT_FRAMEWORK",
+    "DEFAULT_GAP_SHARE",
+    "INDEX_KEYS",
+    "PARTIAL_FROM",
+    "Category",
+    "Framework",
+    "Gating",
+    "Horizon",
+    "Practice",
+    "Question",
+    "Roadmap",
+    "Scale",
+    "Stage",
+    "Thresholds",
+    "load_framework",
+    "parse_framework",
+]
+
 DEFAULT_FRAMEWORK = "ex_cx_alignment.yaml"
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]

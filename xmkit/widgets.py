@@ -35,6 +35,15 @@ from xmkit.io.paths import slugify
 from xmkit.io.questionnaire import DONT_KNOW, template_columns
 from xmkit.report.markup import snippet, stylesheet
 
+__all__ = [
+    "DONT_KNOW_VALUE",
+    "REPORT_PERIOD",
+    "RESPONSES_FILE",
+    "ROLE_SUGGESTIONS",
+    "SelfAssessment",
+    "new_respondent_id",
+]
+
 DONT_KNOW_VALUE = 0
 """The value of the "Don't know" choice; saved as the text "Don't know", which loads as missing.
 On a scale starting at 0 it is -1 instead (:attr:`SelfAssessment.dont_know`)."""

@@ -13,6 +13,32 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "alpha_from_cov",
+    "alpha_interval",
+    "benjamini_hochberg",
+    "betainc",
+    "bootstrap_means",
+    "cov_from_parts",
+    "cronbach_alpha",
+    "f_ppf",
+    "holm",
+    "icc",
+    "influence_sd",
+    "influence_values",
+    "linearized_t_interval",
+    "nps_interval",
+    "pairwise_cov",
+    "percentile_interval",
+    "rwg_j",
+    "sidak_level",
+    "t_ppf",
+    "t_test",
+    "t_two_sided_p",
+    "to_index",
+    "welch_df",
+]
+
 
 def to_index(score: float | np.ndarray | pd.Series, low: float, high: float):
     """A 0-100 index of a score on a low..high scale: ``(score - low) / (high - low) * 100``.

@@ -38,6 +38,18 @@ from xmkit.analysis.score import group_columns
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 
+__all__ = [
+    "ALL",
+    "GAP_COLUMNS",
+    "LEVEL_KEYS",
+    "STATUSES",
+    "TARGET_COLUMNS",
+    "apply_targets",
+    "parse_targets",
+    "target_gaps",
+    "target_status",
+]
+
 TARGET_COLUMNS = ["category_id", "practice_id", "target_score", "kind", "source"]
 GAP_COLUMNS = [
     "category_id",

@@ -8,6 +8,10 @@ from xmkit.errors import Problem
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import read_responses
 
+__all__ = [
+    "validate",
+]
+
 
 def validate(
     path: str | Path, framework: Framework | None = None, columns: dict | None = None, **options

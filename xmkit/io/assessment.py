@@ -11,6 +11,13 @@ from xmkit.io.columns import ColumnRoles
 from xmkit.io.limits import check_known_keys, parse_yaml, read_yaml_text, unknown_keys_problem
 from xmkit.options import Lag, PeriodName
 
+__all__ = [
+    "Assessment",
+    "MetricsInput",
+    "PreviousInput",
+    "load_assessment",
+]
+
 
 class MetricsInput(BaseModel):
     """``metrics:`` of an assessment: the client's metrics file and which metrics to link.

@@ -15,6 +15,20 @@ import pandas as pd
 
 from xmkit.errors import Problem, XmkitError
 
+__all__ = [
+    "FORMULA_PREFIXES",
+    "STALE_SECONDS",
+    "atomic_path",
+    "atomic_write_bytes",
+    "file_mode",
+    "fsync_folder",
+    "named",
+    "neutralize",
+    "safe_cells",
+    "write_table",
+    "write_tables",
+]
+
 # OWASP CSV injection (plus ASVS's NUL and line feed, and the full-width forms some
 # spreadsheet locales also accept): a cell starting with one of these is run as a formula.
 FORMULA_PREFIXES = (

@@ -27,6 +27,27 @@ import yaml
 
 from xmkit.errors import Problem, XmkitError
 
+__all__ = [
+    "DEFAULT_MAX_FILE_MB",
+    "DEFAULT_MAX_ROWS",
+    "MAX_YAML_BYTES",
+    "MB",
+    "SAFE_LOADER",
+    "UNPACKED_FACTOR",
+    "check_file_size",
+    "check_input_file",
+    "check_known_keys",
+    "check_rows",
+    "check_unpacked_size",
+    "load_yaml",
+    "max_file_bytes",
+    "max_rows",
+    "parse_yaml",
+    "read_yaml_text",
+    "unknown_keys_problem",
+    "yaml_reason",
+]
+
 DEFAULT_MAX_FILE_MB = 100.0
 DEFAULT_MAX_ROWS = 1_000_000
 UNPACKED_FACTOR = 10

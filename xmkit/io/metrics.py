@@ -38,6 +38,23 @@ from xmkit.errors import Problem, XmkitError
 from xmkit.io.answers import AnswerParser
 from xmkit.io.responses import read_table
 
+__all__ = [
+    "FREQS",
+    "METRIC_COLUMNS",
+    "MIN_GROUP_SIZE",
+    "MISSING",
+    "NPS_EXPECTED",
+    "NPS_EXTRA",
+    "PERIOD_EXPECTED",
+    "SYNONYMS",
+    "load_metrics",
+    "metrics_from_answers",
+    "nps",
+    "nps_table",
+    "period_index",
+    "read_metrics",
+]
+
 METRIC_COLUMNS = ["unit", "period", "metric", "value", "t"]
 MIN_GROUP_SIZE = 5
 """Fewest answers behind a value built from respondents (the framework's default minimum)."""

@@ -6,6 +6,12 @@ import hashlib
 import re
 import unicodedata
 
+__all__ = [
+    "MAX_SLUG",
+    "WINDOWS_RESERVED",
+    "slugify",
+]
+
 MAX_SLUG = 60
 WINDOWS_RESERVED = {
     "con",

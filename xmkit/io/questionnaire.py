@@ -18,6 +18,23 @@ from xmkit.framework import Framework, Question
 from xmkit.io.iorw import atomic_path, safe_cells
 from xmkit.io.responses import META
 
+__all__ = [
+    "DONT_KNOW",
+    "FORMATS",
+    "QUALTRICS_COMMENT",
+    "QUALTRICS_ROLE",
+    "QUALTRICS_UNIT",
+    "SUFFIXES",
+    "TEMPLATE_ROWS",
+    "qualtrics_choice",
+    "qualtrics_txt",
+    "question_sheet",
+    "questionnaire_format",
+    "questionnaire_html",
+    "template_columns",
+    "write_questionnaire",
+]
+
 FORMATS = ("csv", "xlsx", "qualtrics", "html")
 TEMPLATE_ROWS = 1000
 DONT_KNOW = "Don't know"

@@ -58,6 +58,39 @@ from xmkit.io.limits import (
 )
 from xmkit.io.names import clean_names
 
+__all__ = [
+    "CFB_MAGIC",
+    "DELIMITERS",
+    "ENCRYPTED_STREAM",
+    "EXCEL_SUFFIXES",
+    "FINISHED_COLUMNS",
+    "HEADER_SEARCH_ROWS",
+    "IMPORT_ID",
+    "META",
+    "NOT_FINISHED",
+    "NOT_STATED",
+    "ONE_GROUP",
+    "OTHER_FORMATS",
+    "SAMPLE_BYTES",
+    "SUBMITTED_COLUMNS",
+    "SUMMARY_WORDS",
+    "SYNONYMS",
+    "TABLE_FORMATS",
+    "TEST_COLUMNS",
+    "TEST_VALUES",
+    "TEXT_ROLE_NAMES",
+    "ZIP_MAGIC",
+    "HeaderRows",
+    "Loaded",
+    "ReadOptions",
+    "load_responses",
+    "read_responses",
+    "read_table",
+    "sniff_delimiter",
+    "sniff_encoding",
+    "wide_from_long",
+]
+
 META = ("respondent_id", "unit", "role")
 # Columns of the long layout (roles are matched in xmkit.io.columns).
 SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -1,1 +1,3 @@
 """Turning notebooks into reports: papermill execution, the warm-kernel engine, PDF printing."""
+
+__all__ = []

@@ -26,6 +26,15 @@ from jupyter_core.utils import run_sync
 from xmkit.options import Options
 from xmkit.startup import prepare_die_with_parent
 
+__all__ = [
+    "DEFAULT_RECYCLE_AFTER",
+    "RESET",
+    "WARMUP",
+    "KernelPool",
+    "WarmKernel",
+    "pool",
+]
+
 WARMUP = (
     "import xmkit.options, xmkit.report.sections, xmkit.report.portfolio\n"
     "import numpy, pandas, seaborn, matplotlib.pyplot\n"

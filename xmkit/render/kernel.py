@@ -7,6 +7,12 @@ import os
 import re
 import warnings
 
+__all__ = [
+    "clear_namespace",
+    "kernel_reset",
+    "kernel_snapshot",
+]
+
 _SNAPSHOT: dict = {}
 
 

@@ -17,6 +17,15 @@ from types import TracebackType
 
 from xmkit.errors import Problem, XmkitError
 
+__all__ = [
+    "CHROMIUM_ARGS",
+    "FOOTER",
+    "LAUNCH_MS",
+    "PdfPrinter",
+    "chromium_path",
+    "html_to_pdf",
+]
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

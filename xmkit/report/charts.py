@@ -19,6 +19,17 @@ from matplotlib.textpath import text_to_path
 
 from xmkit.framework import Framework
 
+__all__ = [
+    "PLAIN_TEXT",
+    "STYLE",
+    "category_chart",
+    "figure_axes",
+    "role_chart",
+    "text_width",
+    "unit_heatmap",
+    "wrap_label",
+]
+
 # Names come from clients: "$...$" in them must show as text, never be parsed as TeX.
 PLAIN_TEXT = matplotlib.rc_context({"text.parse_math": False})
 STYLE = {"axes.spines.right": False, "axes.spines.top": False}

@@ -16,6 +16,16 @@ from xmkit.analysis.linkage import linkage_pairs
 from xmkit.framework import Framework
 from xmkit.report.charts import PLAIN_TEXT, figure_axes
 
+__all__ = [
+    "KIND_COLORS",
+    "KIND_LABELS",
+    "OVERALL_COLOR",
+    "lag_chart",
+    "linkage_scatter",
+    "trend_chart",
+    "wave_chart",
+]
+
 KIND_COLORS = {"between": "#9A9A9A", "within": "#1F4E79"}
 KIND_LABELS = {"between": "between units", "within": "within units (vs own average)"}
 OVERALL_COLOR = "#555555"
