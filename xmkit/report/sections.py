@@ -474,29 +474,40 @@ def stage(ctx: ReportContext) -> dict:
     caption = (
         f"Maturity stage: {ctx.scope} reaches {where} ({o['stage_name']}, given the 95% "
         f"interval of the overall score, {num(o['ci_low'])} to {num(o['ci_high'])}); the "
-        f"marker shows the overall score of {o['score']:.2f}."
+        f"marker shows the overall score of {o['score']:.2f}"
+        + (", capped at this stage while the gating category is weak." if o["capped"] else ".")
     )
     return {
         "title": "Maturity stage",
-        "track": stage_track(o["score"], int(o["stage"]), ctx.framework),
+        "track": stage_track(o["score"], int(o["stage"]), ctx.framework, bool(o["capped"])),
         "caption": caption,
         "table": views.table(rows),
     }
 
 
-def stage_track(score: float, stage: int, framework: Framework) -> dict:
-    """The stages as a track drawn in HTML: reached stages filled, the score marked above."""
-    low, high = framework.scale.min, framework.scale.max
+def stage_track(score: float, stage: int, framework: Framework, capped: bool = False) -> dict:
+    """The stages as a track drawn in HTML: reached stages filled, the score marked above.
+
+    The marker sits inside the reported stage's own segment, at the score's place between
+    that stage's threshold and the next one, so it can never point at another stage; a
+    capped score (above the cap's range) is drawn at the segment's end and labelled capped.
+    """
+    high = framework.scale.max
     bounds = [s.min_score for s in framework.stages] + [high]
-    segments = [
-        {"stage": s.stage, "name": s.name, "grow": f"{hi - lo:.3f}", "reached": s.stage <= stage}
-        for s, lo, hi in zip(framework.stages, bounds[:-1], bounds[1:], strict=True)
-    ]
+    segments = []
+    for s, lo, hi in zip(framework.stages, bounds[:-1], bounds[1:], strict=True):
+        segment = {"stage": s.stage, "name": s.name, "grow": f"{hi - lo:.3f}", "left": None}
+        segment["reached"] = s.stage <= stage
+        if s.stage == stage:
+            within = min(max((score - lo) / (hi - lo), 0.0), 1.0)
+            # kept off the segment's edges so the pointer's whole width stays inside it
+            segment["left"] = f"{5 + within * 90:.1f}"
+        segments.append(segment)
     return {
         "stage": stage,
         "stages": len(framework.stages),
         "score": f"{score:.2f}",
-        "left": f"{(score - low) / (high - low) * 100:.1f}",
+        "capped": capped,
         "segments": segments,
     }
 
