@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from batch_helpers import run_xmkit
 
 import xmkit
+from xmkit.analysis.recommend import assign_horizons
+from xmkit.analysis.targets import apply_targets
 from xmkit.report import markup, views
 from xmkit.report.sections import stage_track
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _threshold_scores(framework) -> list[tuple[float, int]]:
@@ -54,3 +62,69 @@ def test_stage_marker_lies_inside_the_reported_stage_segment(browser, width):
             assert ("capped" in label) == capped
     finally:
         context.close()
+
+
+# ---- the roadmap -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_scores() -> pd.DataFrame:
+    responses = xmkit.load_responses(ROOT / "assessments" / "example" / "responses.csv")
+    return xmkit.score(responses, by="unit", n_boot=50)
+
+
+@pytest.fixture(scope="module")
+def org_html(browser, tmp_path_factory) -> tuple[Path, str]:
+    """The example organization's report (HTML and PDF), rendered once by the CLI."""
+    out = tmp_path_factory.mktemp("org") / "out"
+    result = run_xmkit("report", ROOT / "assessments" / "example", "-o", out)
+    folder = out / "northwind-retail-group" / "all-units"
+    assert (folder / "report.html").is_file(), result.stderr
+    return folder, (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_roadmap_spreads_few_foundation_steps_over_the_earlier_horizons():
+    framework = xmkit.load_framework()
+    names = [h.name for h in framework.roadmap.horizons]
+    assert assign_horizons([False] * 3 + [True] * 3, framework) == [
+        names[0],
+        names[0],
+        names[1],
+        *[names[2]] * 3,
+    ]
+    # enough foundation steps: each earlier horizon takes its full size
+    sizes = [h.size for h in framework.roadmap.horizons[:-1]]
+    many = assign_horizons([False] * (sum(sizes) + 2), framework)
+    assert [many.count(n) for n in names] == [*sizes, 2]
+
+
+def test_example_roadmap_fills_all_three_horizons(org_html):
+    _, source = org_html
+    roadmap = source[source.index('class="section-next_steps"') :]
+    roadmap = roadmap[: roadmap.index("</section>")]
+    headings = re.findall(r"<h3>(.*?)</h3>", roadmap)
+    assert headings == ["Next 90 days", "Next 6 months", "Next 12 months"]
+    # the deferral note names the practices still below level 3, and only on Converge steps
+    for item in re.findall(r"<li>(.*?)</li>", roadmap, flags=re.S):
+        assert ("<em>(after" in item) == ("Converge," in item)
+
+
+def test_unit_capped_only_by_converge_starts_its_roadmap_with_converge(example_scores):
+    framework = xmkit.load_framework()
+    unit = example_scores[example_scores["unit"] == "E-commerce"].drop(columns="unit")
+    overall = unit[unit["level"] == "overall"].iloc[0]
+    assert overall["capped"] and overall["stage_uncapped"] > overall["stage"]
+    # one foundation practice back at level 2: without the cap, Converge would wait for it
+    low = (unit["level"] == "practice") & (unit["id"] == "anchor_metrics")
+    unit.loc[low, "score"] = 2.9
+    steps = xmkit.recommend(unit, framework)
+    converge = len(framework.category("converge").practices)
+    assert steps["category_id"].head(converge).eq("converge").all(), steps
+    assert not steps["deferred"].any()
+    # targets that put every foundation practice far from its target do not change that
+    targeted = apply_targets(steps, unit, {"all": {"level": 5}}, framework)
+    assert targeted["category_id"].head(converge).eq("converge").all(), targeted
+    # and an uncapped unit keeps the foundations-first rule
+    uncapped = unit.copy()
+    uncapped.loc[uncapped["level"] == "overall", "capped"] = False
+    assert xmkit.recommend(uncapped, framework)["deferred"].any()

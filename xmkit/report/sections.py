@@ -964,10 +964,16 @@ def next_steps(ctx: ReportContext) -> dict:
         if ctx.targets is not None
         else "Weakest practices first; foundations"
     )
+    practices = ctx.scores[ctx.scores["level"] == "practice"].dropna(subset=["score"])
+    waiting = practices[
+        (practices["category_id"] != roadmap.later_category)
+        & (practices["score"] < roadmap.later_until_level)
+    ]
     return {
         "title": title,
         "targets": ctx.targets is not None,
         "empty": ctx.steps.empty,
+        "waiting": findings.name_list(waiting["name"].tolist()),
         "horizons": horizons,
         "order": order,
         "later": ctx.framework.category(roadmap.later_category).name,
