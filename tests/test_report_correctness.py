@@ -128,3 +128,22 @@ def test_unit_capped_only_by_converge_starts_its_roadmap_with_converge(example_s
     uncapped = unit.copy()
     uncapped.loc[uncapped["level"] == "overall", "capped"] = False
     assert xmkit.recommend(uncapped, framework)["deferred"].any()
+
+
+def test_org_units_table_marks_the_capped_unit(org_html, example_scores):
+    _, source = org_html
+    units = source[source.index('class="section-units"') :]
+    units = units[: units.index("</section>")]
+    rows = {
+        re.sub(r"<[^>]+>", "", cells[0]).strip(): re.sub(r"<[^>]+>", "", cells[-1]).strip()
+        for cells in (
+            re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)
+            for row in re.findall(r"<tr>(.*?)</tr>", units, flags=re.S)
+        )
+        if cells
+    }
+    overall = example_scores[example_scores["level"] == "overall"]
+    capped = set(overall.loc[overall["capped"].fillna(False).astype(bool), "unit"])
+    assert "E-commerce" in capped
+    for unit in overall["unit"]:
+        assert rows[unit].endswith("(capped)") == (unit in capped), (unit, rows[unit])

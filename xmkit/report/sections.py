@@ -624,9 +624,13 @@ def units(ctx: ReportContext) -> dict | None:
                 )
             ],
             "Stage": [
-                "" if s else f"{st} {nm}"
-                for st, nm, s in zip(
-                    overall["stage"], overall["stage_name"], overall["suppressed"], strict=True
+                "" if s else f"{st} {nm}" + (" (capped)" if not pd.isna(c) and c else "")
+                for st, nm, c, s in zip(
+                    overall["stage"],
+                    overall["stage_name"],
+                    overall["capped"],
+                    overall["suppressed"],
+                    strict=True,
                 )
             ],
         }
@@ -974,6 +978,7 @@ def next_steps(ctx: ReportContext) -> dict:
         "targets": ctx.targets is not None,
         "empty": ctx.steps.empty,
         "waiting": findings.name_list(waiting["name"].tolist()),
+        "capped": not ctx.suppressed and bool(ctx.overall["capped"]),
         "horizons": horizons,
         "order": order,
         "later": ctx.framework.category(roadmap.later_category).name,
