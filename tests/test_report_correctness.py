@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -147,3 +148,22 @@ def test_org_units_table_marks_the_capped_unit(org_html, example_scores):
     assert "E-commerce" in capped
     for unit in overall["unit"]:
         assert rows[unit].endswith("(capped)") == (unit in capped), (unit, rows[unit])
+
+
+# ---- the PDF -------------------------------------------------------------------------------
+
+
+def test_pdf_has_bookmarks_tags_and_a_confidential_running_header(org_html):
+    folder, _ = org_html
+    pdf = (folder / "report.pdf").read_bytes()
+    assert b"/Outlines" in pdf  # bookmarks: the headings as an outline
+    assert b"/StructTreeRoot" in pdf  # tagged PDF
+    page_two = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", "-enc", "UTF-8", str(folder / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "Confidential" in page_two
+    assert "Northwind Retail Group" in page_two
