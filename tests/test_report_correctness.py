@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ import xmkit
 from xmkit.analysis.recommend import assign_horizons
 from xmkit.analysis.targets import apply_targets
 from xmkit.report import markup, views
-from xmkit.report.sections import stage_track
+from xmkit.report.sections import prepare, questions, stage_track
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,3 +168,32 @@ def test_pdf_has_bookmarks_tags_and_a_confidential_running_header(org_html):
     ).stdout
     assert "Confidential" in page_two
     assert "Northwind Retail Group" in page_two
+
+
+# ---- the question appendix -----------------------------------------------------------------
+
+
+def test_every_question_text_appears_in_the_org_report_appendix(org_html):
+    _, source = org_html
+    appendix = source[source.index('class="section-questions"') :]
+    appendix = html.unescape(appendix[: appendix.index("</section>")])
+    framework = xmkit.load_framework()
+    texts = [q.text for c in framework.categories for p in c.practices for q in p.questions]
+    assert len(texts) == 36
+    for text in texts:
+        assert text in appendix, text
+
+
+def test_question_appendix_is_withheld_for_a_unit_below_the_minimum():
+    ctx = prepare(
+        ROOT / "assessments" / "example" / "responses.csv",
+        "Northwind Retail Group",
+        unit="Pop-up Stores",
+        n_boot=20,
+    )
+    assert ctx.suppressed
+    fragment = str(questions(ctx))
+    framework = xmkit.load_framework()
+    first = framework.categories[0].practices[0].questions[0].text
+    assert html.escape(first) not in fragment and first not in fragment
+    assert 'class="withheld"' in fragment

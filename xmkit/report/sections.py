@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ __all__ = [
     "prepare",
     "progress",
     "progress_title",
+    "questions",
     "roles",
     "show",
     "stage",
@@ -1005,6 +1007,49 @@ def comments(ctx: ReportContext) -> dict | None:
         "withheld_units": ctx.comments_withheld,
         "fewer": ctx.fewer(),
     }
+
+
+@section("questions")
+def questions(ctx: ReportContext) -> dict:
+    """Appendix: every question with its score, answers, unanswered share and level.
+
+    The unanswered share is the part of the group's respondents without a scored answer
+    ("don't know", not applicable or blank). A question answered by fewer than the minimum
+    group size shows no score, as a group that small would not.
+    """
+    title = "Appendix: the questions behind the scores"
+    if ctx.suppressed:
+        return _withheld(ctx, title)
+    rows = ctx.scores[ctx.scores["level"] == "question"].set_index("id")
+    scale = ctx.framework.scale
+    table = []
+    for cat in ctx.framework.categories:
+        for p in cat.practices:
+            for q in p.questions:
+                row = rows.loc[q.id] if q.id in rows.index else None
+                n = 0 if row is None or pd.isna(row["n"]) else int(row["n"])
+                shown = n >= ctx.min_group_size and row is not None and pd.notna(row["score"])
+                level = (
+                    int(min(scale.max, max(scale.min, math.floor(row["score"] + 1e-9))))
+                    if shown
+                    else 0
+                )
+                table.append(
+                    {
+                        "Question": q.text,
+                        "Practice": p.name,
+                        "Score": num(row["score"]) if shown else ctx.fewer(),
+                        "Answers": n,
+                        "Unanswered": f"{1 - n / ctx.respondents:.0%}" if ctx.respondents else "",
+                        "Level": f"{level} {scale.labels.get(level, '')}".strip() if shown else "",
+                    }
+                )
+    caption = (
+        f"Every question of the framework ({ctx.respondents} respondents); Unanswered is "
+        "the share who answered don't know, not applicable or nothing; the level is the "
+        "whole part of the score."
+    )
+    return {"title": title, "caption": caption, "table": views.table(pd.DataFrame(table))}
 
 
 @section("method")
