@@ -106,9 +106,10 @@ def test_example_roadmap_fills_all_three_horizons(org_html):
     roadmap = roadmap[: roadmap.index("</section>")]
     headings = re.findall(r"<h3>(.*?)</h3>", roadmap)
     assert headings == ["Next 90 days", "Next 6 months", "Next 12 months"]
-    # the deferral note names the practices still below level 3, and only on Converge steps
+    # the deferral note only on the (deferred) Converge steps; the intro names what they wait for
     for item in re.findall(r"<li>(.*?)</li>", roadmap, flags=re.S):
-        assert ("<em>(after" in item) == ("Converge," in item)
+        assert ("<em>(deferred" in item) == ("Converge," in item)
+    assert "Still below level 3: Anchor on key EX and CX metrics" in html.unescape(roadmap)
 
 
 def test_unit_capped_only_by_converge_starts_its_roadmap_with_converge(example_scores):

@@ -981,6 +981,7 @@ def next_steps(ctx: ReportContext) -> dict:
         "empty": ctx.steps.empty,
         "waiting": findings.name_list(waiting["name"].tolist()),
         "capped": not ctx.suppressed and bool(ctx.overall["capped"]),
+        "deferred": not ctx.steps.empty and bool(ctx.steps["deferred"].any()),
         "horizons": horizons,
         "order": order,
         "later": ctx.framework.category(roadmap.later_category).name,
