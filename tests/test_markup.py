@@ -30,6 +30,7 @@ REPORT_SECTIONS = [
     "targets",
     "next_steps",
     "comments",
+    "questions",
     "method",
 ]
 

@@ -47,6 +47,7 @@ SECTIONS = [
     "Progress since 2025 Q4",
     "Targets",
     "Recommended next steps and roadmap",
+    "Appendix: the questions behind the scores",
     "Method",
 ]
 HOSTILE_CLIENT = "<script>alert(1)</script>"

@@ -187,6 +187,7 @@ SECTIONS = [
     "agreement",
     "next_steps",
     "comments",
+    "questions",
     "method",
 ]
 

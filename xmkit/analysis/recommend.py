@@ -8,7 +8,11 @@ Rules (the numbers come from the framework's ``roadmap`` section):
 3. steps of the later category (Converge) come after every foundation step while any other
    practice is below ``later_until_level`` (3): converging tools and teams pays off only once
    the insights, analysis and involvement it would join exist;
-4. the ordered list is cut into horizons (next 90 days, 6 months, 12 months).
+4. but when the gating category's cap is what holds the stage back (the group is capped),
+   its steps come first: they are the only way to the next stage;
+5. the ordered list is cut into horizons (next 90 days, 6 months, 12 months); deferred steps
+   go in the last one, and foundation steps too few to fill the earlier horizons are spread
+   over them, so that the roadmap does not jump from the first horizon to the last.
 """
 
 from __future__ import annotations
@@ -36,24 +40,54 @@ RECOMMEND_COLUMNS = [
 ]
 
 
-__all__ = ["RECOMMEND_COLUMNS", "assign_horizons", "recommend"]
+__all__ = ["RECOMMEND_COLUMNS", "assign_horizons", "gating_first", "recommend"]
 
 
 def assign_horizons(deferred: Sequence[bool], framework: Framework) -> list[str]:
     """The roadmap horizon of each step of an ordered list (``deferred`` flags each step).
 
     The horizons fill in order, each with its ``size`` steps; deferred steps, and steps
-    beyond the sizes, go in the last horizon.
+    beyond the sizes, go in the last horizon. When the steps that are not deferred are
+    fewer than the horizons before the last hold, they are spread evenly over those
+    horizons (earlier ones first), so every horizon before the deferred work gets some.
     """
     horizons = framework.roadmap.horizons
-    slots: list[str] = []
-    for horizon in horizons:
-        slots += [horizon.name] * (len(deferred) if horizon.size is None else horizon.size)
+    ready = sum(not d for d in deferred)
+    earlier = horizons[:-1]
+    room = [len(deferred) if h.size is None else h.size for h in earlier]
+    counts = room
+    if earlier and ready < sum(room):
+        share, extra = divmod(ready, len(earlier))
+        counts = [min(r, share + (i < extra)) for i, r in enumerate(room)]
+        for i, r in enumerate(room):  # what a small horizon could not take, in order
+            take = min(r - counts[i], ready - sum(counts))
+            counts[i] += take
+    slots = [h.name for h, c in zip(earlier, counts, strict=True) for _ in range(c)]
     last = horizons[-1].name
-    return [last if d or i >= len(slots) else slots[i] for i, d in enumerate(deferred)]
+    ready_index = 0
+    assigned = []
+    for d in deferred:
+        if d or ready_index >= len(slots):
+            assigned.append(last)
+        else:
+            assigned.append(slots[ready_index])
+        ready_index += not d
+    return assigned
 
 
-def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
+def gating_first(scores: pd.DataFrame, framework: Framework) -> bool:
+    """Whether the gating category's steps should lead: the stage is capped by it.
+
+    ``scores`` are one group's rows of a :func:`xmkit.score` table; a capped overall row
+    means the score alone would reach a higher stage, so only the gating category moves it.
+    """
+    overall = scores[scores["level"] == "overall"]
+    return (
+        bool(len(overall)) and "capped" in overall and bool(overall["capped"].fillna(False).any())
+    )
+
+
+def _plan(practices: pd.DataFrame, framework: Framework, capped: bool = False) -> list[dict]:
     """Ordered next steps for one group's practice rows."""
     roadmap = framework.roadmap
     top = framework.scale.max
@@ -73,7 +107,8 @@ def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
         if level >= top:
             continue
         category = framework.category(row.category_id)
-        deferred = row.category_id == roadmap.later_category and not foundations_ready
+        later = row.category_id == roadmap.later_category
+        deferred = later and not foundations_ready and not capped
         steps.append(
             {
                 "category_id": category.id,
@@ -87,7 +122,12 @@ def _plan(practices: pd.DataFrame, framework: Framework) -> list[dict]:
                 "deferred": deferred,
             }
         )
-    steps.sort(key=lambda s: (s["deferred"], s["score"], s["practice_id"]))
+    gate = framework.gating.category
+
+    def order(step: dict) -> tuple:
+        return (step["deferred"], not (capped and step["category_id"] == gate), step["score"])
+
+    steps.sort(key=lambda s: (*order(s), s["practice_id"]))
     horizons = assign_horizons([s["deferred"] for s in steps], framework)
     for priority, (step, horizon) in enumerate(zip(steps, horizons, strict=True), start=1):
         step["priority"] = priority
@@ -105,10 +145,10 @@ def recommend(scores: pd.DataFrame, framework: Framework | None = None) -> pd.Da
     """
     framework = framework or load_framework()
     by = group_columns(scores)
-    practices = scores[scores["level"] == "practice"]
     rows = []
-    for key, group in practices.groupby(by, sort=True) if by else [((), practices)]:
+    for key, group in scores.groupby(by, sort=True) if by else [((), scores)]:
         key = key if isinstance(key, tuple) else (key,)
-        for step in _plan(group, framework):
+        practices = group[group["level"] == "practice"]
+        for step in _plan(practices, framework, gating_first(group, framework)):
             rows.append({**dict(zip(by, key, strict=True)), **step})
     return pd.DataFrame(rows, columns=[*by, *RECOMMEND_COLUMNS])

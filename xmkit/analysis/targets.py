@@ -33,7 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from xmkit.analysis.recommend import RECOMMEND_COLUMNS, assign_horizons
+from xmkit.analysis.recommend import RECOMMEND_COLUMNS, assign_horizons, gating_first
 from xmkit.analysis.score import group_columns
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
@@ -246,7 +246,9 @@ def apply_targets(
     framework's sequencing rule still holds; practices already at or above target are dropped
     (``met="drop"``) or put at the very end (``met="last"``). Priorities are renumbered and the
     ordered list fills the framework's roadmap horizons as :func:`xmkit.recommend` does
-    (deferred steps always in the last horizon). Adds ``target_score`` and ``gap``.
+    (deferred steps always in the last horizon). In a group whose stage is capped by the
+    gating category, that category's steps come first (see :func:`xmkit.recommend`). Adds
+    ``target_score`` and ``gap``.
     """
     if met not in ("drop", "last"):
         raise ValueError(f"met must be 'drop' or 'last', not {met!r}")
@@ -260,14 +262,24 @@ def apply_targets(
     if met == "drop":
         merged = merged[~met_mask.to_numpy()]
         met_mask = met_mask[~met_mask]
+    capped = {
+        key if isinstance(key, tuple) else (key,): gating_first(group, framework)
+        for key, group in (scores.groupby(by, sort=True) if by else [((), scores)])
+    }
+    keys = merged[by].itertuples(index=False, name=None) if by else [()] * len(merged)
+    gate = [
+        capped.get(tuple(k), False) and c == framework.gating.category
+        for k, c in zip(keys, merged["category_id"], strict=True)
+    ]
     merged = merged.assign(
         _met=met_mask.to_numpy(),
+        _gate=~pd.Series(gate, index=merged.index, dtype=bool),
         _deferred=merged["deferred"].astype(bool),
         _untargeted=merged["gap"].isna(),
         _gap=-merged["gap"].fillna(0.0),
     )
     merged = merged.sort_values(
-        [*by, "_met", "_deferred", "_untargeted", "_gap", "priority"], kind="stable"
+        [*by, "_met", "_deferred", "_gate", "_untargeted", "_gap", "priority"], kind="stable"
     ).reset_index(drop=True)
     frames = []
     for _, group in merged.groupby(by, sort=True) if by else [((), merged)]:

@@ -38,6 +38,13 @@ CHROMIUM_ARGS = [
 ]
 LAUNCH_MS = 120_000
 """How long Chromium may take to start: Playwright's 30 s is too short on a busy machine."""
+HEADER = (
+    '<div style="font-size:8px;width:100%;margin:0 12mm;display:flex;'
+    'justify-content:space-between;color:#666;">'
+    '<span class="title"></span><span>Confidential</span></div>'
+)
+"""The running header: the page title (client, unit and period) and the marking. Chromium
+fills ``class="title"`` with the document's ``<title>`` as text, so a name is never markup."""
 FOOTER = (
     '<div style="font-size:8px;width:100%;text-align:center;color:#666;">'
     'page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
@@ -92,7 +99,10 @@ class PdfPrinter:
         return self
 
     def print(self, html_path: Path, pdf_path: Path) -> Path:
-        """Print one HTML file to ``pdf_path`` (A4, backgrounds, page numbers).
+        """Print one HTML file to ``pdf_path`` (A4, backgrounds, header, page numbers).
+
+        The PDF is tagged (a structure for screen readers and reflow) and has an outline:
+        the headings become bookmarks, so a reader can jump to a section.
 
         The page is self-contained (styles inlined, charts as data URIs), so its text is set
         on the open page rather than navigated to: a third quicker per report.
@@ -115,8 +125,10 @@ class PdfPrinter:
             print_background=True,
             margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
             display_header_footer=True,
-            header_template="<div></div>",
+            header_template=HEADER,
             footer_template=FOOTER,
+            outline=True,
+            tagged=True,
         )
         return pdf_path
 

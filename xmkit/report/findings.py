@@ -32,6 +32,7 @@ __all__ = [
     "interval_text",
     "lag_text",
     "link_sentence",
+    "name_list",
     "nps_text",
     "raw_link_sentence",
     "reliability_note",
@@ -60,6 +61,11 @@ def lag_text(lag: int, period_name: str) -> str:
 
 
 # ---- stage and targets ------------------------------------------------------------------------
+
+
+def name_list(names: list[str]) -> str:
+    """Names joined for a sentence: "A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def stage_phrase(stage: int, low: object, high: object) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ __all__ = [
     "prepare",
     "progress",
     "progress_title",
+    "questions",
     "roles",
     "show",
     "stage",
@@ -474,29 +476,40 @@ def stage(ctx: ReportContext) -> dict:
     caption = (
         f"Maturity stage: {ctx.scope} reaches {where} ({o['stage_name']}, given the 95% "
         f"interval of the overall score, {num(o['ci_low'])} to {num(o['ci_high'])}); the "
-        f"marker shows the overall score of {o['score']:.2f}."
+        f"marker shows the overall score of {o['score']:.2f}"
+        + (", capped at this stage while the gating category is weak." if o["capped"] else ".")
     )
     return {
         "title": "Maturity stage",
-        "track": stage_track(o["score"], int(o["stage"]), ctx.framework),
+        "track": stage_track(o["score"], int(o["stage"]), ctx.framework, bool(o["capped"])),
         "caption": caption,
         "table": views.table(rows),
     }
 
 
-def stage_track(score: float, stage: int, framework: Framework) -> dict:
-    """The stages as a track drawn in HTML: reached stages filled, the score marked above."""
-    low, high = framework.scale.min, framework.scale.max
+def stage_track(score: float, stage: int, framework: Framework, capped: bool = False) -> dict:
+    """The stages as a track drawn in HTML: reached stages filled, the score marked above.
+
+    The marker sits inside the reported stage's own segment, at the score's place between
+    that stage's threshold and the next one, so it can never point at another stage; a
+    capped score (above the cap's range) is drawn at the segment's end and labelled capped.
+    """
+    high = framework.scale.max
     bounds = [s.min_score for s in framework.stages] + [high]
-    segments = [
-        {"stage": s.stage, "name": s.name, "grow": f"{hi - lo:.3f}", "reached": s.stage <= stage}
-        for s, lo, hi in zip(framework.stages, bounds[:-1], bounds[1:], strict=True)
-    ]
+    segments = []
+    for s, lo, hi in zip(framework.stages, bounds[:-1], bounds[1:], strict=True):
+        segment = {"stage": s.stage, "name": s.name, "grow": f"{hi - lo:.3f}", "left": None}
+        segment["reached"] = s.stage <= stage
+        if s.stage == stage:
+            within = min(max((score - lo) / (hi - lo), 0.0), 1.0)
+            # kept off the segment's edges so the pointer's whole width stays inside it
+            segment["left"] = f"{5 + within * 90:.1f}"
+        segments.append(segment)
     return {
         "stage": stage,
         "stages": len(framework.stages),
         "score": f"{score:.2f}",
-        "left": f"{(score - low) / (high - low) * 100:.1f}",
+        "capped": capped,
         "segments": segments,
     }
 
@@ -613,9 +626,13 @@ def units(ctx: ReportContext) -> dict | None:
                 )
             ],
             "Stage": [
-                "" if s else f"{st} {nm}"
-                for st, nm, s in zip(
-                    overall["stage"], overall["stage_name"], overall["suppressed"], strict=True
+                "" if s else f"{st} {nm}" + (" (capped)" if not pd.isna(c) and c else "")
+                for st, nm, c, s in zip(
+                    overall["stage"],
+                    overall["stage_name"],
+                    overall["capped"],
+                    overall["suppressed"],
+                    strict=True,
                 )
             ],
         }
@@ -953,10 +970,18 @@ def next_steps(ctx: ReportContext) -> dict:
         if ctx.targets is not None
         else "Weakest practices first; foundations"
     )
+    practices = ctx.scores[ctx.scores["level"] == "practice"].dropna(subset=["score"])
+    waiting = practices[
+        (practices["category_id"] != roadmap.later_category)
+        & (practices["score"] < roadmap.later_until_level)
+    ]
     return {
         "title": title,
         "targets": ctx.targets is not None,
         "empty": ctx.steps.empty,
+        "waiting": findings.name_list(waiting["name"].tolist()),
+        "capped": not ctx.suppressed and bool(ctx.overall["capped"]),
+        "deferred": not ctx.steps.empty and bool(ctx.steps["deferred"].any()),
         "horizons": horizons,
         "order": order,
         "later": ctx.framework.category(roadmap.later_category).name,
@@ -983,6 +1008,49 @@ def comments(ctx: ReportContext) -> dict | None:
         "withheld_units": ctx.comments_withheld,
         "fewer": ctx.fewer(),
     }
+
+
+@section("questions")
+def questions(ctx: ReportContext) -> dict:
+    """Appendix: every question with its score, answers, unanswered share and level.
+
+    The unanswered share is the part of the group's respondents without a scored answer
+    ("don't know", not applicable or blank). A question answered by fewer than the minimum
+    group size shows no score, as a group that small would not.
+    """
+    title = "Appendix: the questions behind the scores"
+    if ctx.suppressed:
+        return _withheld(ctx, title)
+    rows = ctx.scores[ctx.scores["level"] == "question"].set_index("id")
+    scale = ctx.framework.scale
+    table = []
+    for cat in ctx.framework.categories:
+        for p in cat.practices:
+            for q in p.questions:
+                row = rows.loc[q.id] if q.id in rows.index else None
+                n = 0 if row is None or pd.isna(row["n"]) else int(row["n"])
+                shown = n >= ctx.min_group_size and row is not None and pd.notna(row["score"])
+                level = (
+                    int(min(scale.max, max(scale.min, math.floor(row["score"] + 1e-9))))
+                    if shown
+                    else 0
+                )
+                table.append(
+                    {
+                        "Question": q.text,
+                        "Practice": p.name,
+                        "Score": num(row["score"]) if shown else ctx.fewer(),
+                        "Answers": n,
+                        "Unanswered": f"{1 - n / ctx.respondents:.0%}" if ctx.respondents else "",
+                        "Level": f"{level} {scale.labels.get(level, '')}".strip() if shown else "",
+                    }
+                )
+    caption = (
+        f"Every question of the framework ({ctx.respondents} respondents); Unanswered is "
+        "the share who answered don't know, not applicable or nothing; the level is the "
+        "whole part of the score."
+    )
+    return {"title": title, "caption": caption, "table": views.table(pd.DataFrame(table))}
 
 
 @section("method")
