@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["clean_name", "clean_names"]
@@ -41,5 +42,11 @@ def clean_name(text: str) -> str:
 
 def clean_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Cleaned names (see :func:`clean_name`) and a mask of the rows whose name changed."""
-    cleaned = names.map(clean_name)
-    return cleaned, cleaned.ne(names)
+    # a column holds few distinct names (units, roles): clean each once, not once per row
+    codes, unique = pd.factorize(names, use_na_sentinel=False)
+    fixed = [clean_name(u) for u in unique]
+    changed = np.array([f != u for f, u in zip(fixed, unique, strict=True)], dtype=bool)
+    if not changed.any():  # the usual case: nothing to replace
+        return names, pd.Series(False, index=names.index)
+    cleaned = pd.Series(np.asarray(fixed, dtype=object)[codes], index=names.index)
+    return cleaned, pd.Series(changed[codes], index=names.index)
