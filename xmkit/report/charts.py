@@ -7,7 +7,7 @@ so the same charts serve notebooks, HTML and PDF.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import matplotlib
 import pandas as pd
@@ -151,14 +151,23 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
 
 
 @PLAIN_TEXT
-def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
-    """Units x categories (and overall) heatmap for a whole-organization or portfolio view."""
+def unit_heatmap(
+    unit_scores: pd.DataFrame, framework: Framework, order: Sequence[str] | None = None
+) -> Figure:
+    """Units x categories (and overall) heatmap for a whole-organization or portfolio view.
+
+    Units run from top to bottom in ``order`` (the report's unit order, so the table beside
+    the chart lists them alike), by overall score without it.
+    """
     table = unit_scores.pivot_table(
         index="unit", columns="name", values="score", dropna=False, aggfunc="first"
     )
-    order = ["Overall", *[c.name for c in framework.categories]]
-    table = table.reindex(columns=order).dropna(how="all")
-    table = table.sort_values("Overall", ascending=False)
+    columns = ["Overall", *[c.name for c in framework.categories]]
+    table = table.reindex(columns=columns).dropna(how="all")
+    if order is None:
+        table = table.sort_values("Overall", ascending=False)
+    else:
+        table = table.reindex([u for u in order if u in table.index])
     table.index = table.index.map(wrap_label)
     margins = (text_width(table.index) + 0.2, 0.45, 0.1, 0.1)
     fig, ax = figure_axes(8, 0.55 + 0.38 * max(len(table), 1), margins)

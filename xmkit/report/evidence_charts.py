@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from xmkit.analysis.linkage import linkage_pairs
 from xmkit.framework import Framework
 from xmkit.report.charts import PLAIN_TEXT, figure_axes
+from xmkit.report.views import difference_text
 
 __all__ = [
     "KIND_COLORS",
@@ -154,7 +155,7 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
         ax.text(  # the number beyond the bar's interval, on the side it points to
             end + (0.015 if positive else -0.015),
             y,
-            f"{row['change']:+.2f}",
+            difference_text(row["score_now"], row["score_before"]),  # as the table shows it
             va="center",
             ha="left" if positive else "right",
             size=9,

@@ -17,12 +17,17 @@ reachable only through the decision that supports it —
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from xmkit.framework import Framework
+from xmkit.framework import Framework, Stage
+from xmkit.report.views import difference, difference_text
 
 __all__ = [
     "ICC2_RELIABLE",
+    "TYPICAL_EXCEPTIONS",
+    "agreement_summary",
     "agreement_view",
     "change_reading",
     "change_sentence",
@@ -32,14 +37,23 @@ __all__ = [
     "interval_text",
     "lag_text",
     "link_sentence",
+    "link_summary",
     "name_list",
     "nps_text",
+    "progress_summary",
     "raw_link_sentence",
     "reliability_note",
     "stage_phrase",
+    "stage_sentence",
+    "strongest_and_weakest",
     "target_headline",
     "target_label",
+    "typical_stage",
 ]
+
+TYPICAL_EXCEPTIONS = 6
+"""Up to this many practices below the stage's level are named in the summary; more are
+counted, with the three lowest named."""
 
 ICC2_RELIABLE = 0.7
 """ICC(2) from which unit averages are read as reliable (Bliese, 2000; LeBreton & Senter, 2008,
@@ -68,14 +82,85 @@ def name_list(names: list[str]) -> str:
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
+def _stage_span(low: object, high: object) -> str:
+    """Every stage from ``low`` to ``high`` for a sentence ("2 or 3", "2, 3 or 4"); "" when the
+    interval stays within one stage or is unknown."""
+    if pd.isna(low) or pd.isna(high) or int(low) == int(high):
+        return ""
+    span = list(range(int(low), int(high) + 1))
+    return ", ".join(map(str, span[:-1])) + f" or {span[-1]}"
+
+
 def stage_phrase(stage: int, low: object, high: object) -> str:
     """``"stage 3"`` when the overall interval stays within one stage, else ``"stage 3; could
     be 2 or 3"`` (every stage the interval spans)."""
-    if pd.isna(low) or pd.isna(high) or int(low) == int(high):
-        return f"stage {stage}"
-    span = list(range(int(low), int(high) + 1))
-    listed = ", ".join(map(str, span[:-1])) + f" or {span[-1]}"
-    return f"stage {stage}; could be {listed}"
+    span = _stage_span(low, high)
+    return f"stage {stage}; could be {span}" if span else f"stage {stage}"
+
+
+def stage_sentence(who: str, overall: pd.Series, stages: int, scale_max: float) -> str:
+    """The summary's opening: the stage, the overall score with its 95% interval and, when the
+    interval crosses a stage threshold, every stage it spans."""
+    text = (
+        f"{who} is at stage {int(overall['stage'])} of {stages} ({overall['stage_name']}), with "
+        f"an overall score of {overall['score']:.2f} out of {scale_max:g}"
+    )
+    if pd.notna(overall.get("ci_low")) and pd.notna(overall.get("ci_high")):
+        text += f" (95% interval {overall['ci_low']:.2f} to {overall['ci_high']:.2f})"
+    span = _stage_span(overall.get("stage_low"), overall.get("stage_high"))
+    return text + (f"; within that interval it could be stage {span}." if span else ".")
+
+
+def typical_stage(stage: Stage, practices: pd.DataFrame, scale_min: float = 1) -> str:
+    """The stage's generic description, framed as what the stage typically means, followed by
+    the practices this client still scores below the stage's level.
+
+    A stage description speaks of the typical organization ("reviewed together on a fixed
+    schedule"); read as a statement about this client it can contradict the client's own
+    practice scores. The rule is data-driven: a practice whose level (the whole part of its
+    score) is below the stage's number is named as an exception, so a generic claim never
+    stands unqualified next to scores that say otherwise. ``practices`` holds the shown
+    practice rows (name, score) in framework order.
+    """
+    text = f'Stage {stage.stage}, {stage.name}, typically means: "{stage.description.strip()}"'
+    shown = practices.dropna(subset=["score"])
+    levels = shown["score"].map(lambda v: math.floor(max(v, scale_min) + 1e-9))
+    below = shown.assign(level=levels)[levels < stage.stage]
+    if below.empty or shown.empty:
+        return text
+    where = (
+        f"at level {int(below['level'].iloc[0])}"
+        if below["level"].nunique() == 1
+        else f"below level {stage.stage}"
+    )
+    if len(below) > TYPICAL_EXCEPTIONS:
+        lowest = below.sort_values("score", kind="stable").head(3)
+        return text + (
+            f" Here, {len(below)} of {len(shown)} practices still sit {where}; the lowest are "
+            f"{name_list(lowest['name'].tolist())} (see Practices)."
+        )
+    if len(below) == len(shown):
+        return text + f" Here, every practice still sits {where}."
+    verb = "sits" if len(below) == 1 else "sit"
+    return text + f" Here, {name_list(below['name'].tolist())} still {verb} {where}."
+
+
+def strongest_and_weakest(rows: pd.DataFrame, kind: str) -> str | None:
+    """``"Strongest practice: A (3.19); weakest: B (2.07)."``: every item that shows the top (or
+    bottom) score is named, so a tie is not hidden by picking one of them."""
+    rows = rows.dropna(subset=["score"])
+    if len(rows) < 2:
+        return None
+    shown = rows["score"].map(lambda v: f"{v:.2f}")
+    value = shown.astype(float)
+
+    def named(target: float) -> str:
+        picked = rows[value == target]
+        return f"{name_list(picked['name'].tolist())} ({shown[picked.index[0]]})"
+
+    if value.max() == value.min():
+        return f"Every {kind} scores {shown.iloc[0]}."
+    return f"Strongest {kind}: {named(value.max())}; weakest: {named(value.min())}."
 
 
 def target_label(status: str | None) -> str:
@@ -133,8 +218,10 @@ def gap_item(row: pd.Series) -> str:
         (row["role_a"], row["role_b"]) if row["gap"] > 0 else (row["role_b"], row["role_a"])
     )
     low, high = sorted((abs(row["ci_low"]), abs(row["ci_high"])))
+    # the difference of the two roles' scores as the roles table shows them
+    size = abs(difference(row["score_a"], row["score_b"]))
     return (
-        f"respondents in the {higher} role rate {row['category']} {abs(row['gap']):.2f} points "
+        f"respondents in the {higher} role rate {row['category']} {size:.2f} points "
         f"higher than {lower} (95% interval {low:.2f} to {high:.2f})"
     )
 
@@ -166,12 +253,24 @@ def change_sentence(row: pd.Series, who: str, before: str) -> str:
     """The headline sentence on the overall change since the previous wave."""
     head = (
         f"The overall score of {who} went from {row['score_before']:.2f} in {before} to "
-        f"{row['score_now']:.2f}: a change of {row['change']:+.2f} (95% interval "
+        f"{row['score_now']:.2f}: a change of "
+        f"{difference_text(row['score_now'], row['score_before'])} (95% interval "
         f"{interval_text(row['ci_low'], row['ci_high'])}), "
     )
     if change_reading(row):
         return head + "a clear change."
     return head + "within what chance alone could give, so not a clear change."
+
+
+def progress_summary(row: pd.Series, before: str) -> str:
+    """The summary's short version of :func:`change_sentence`."""
+    head = (
+        f"Since {before} the overall score has moved from {row['score_before']:.2f} to "
+        f"{row['score_now']:.2f} ({difference_text(row['score_now'], row['score_before'])})"
+    )
+    if change_reading(row):
+        return head + ", a clear change."
+    return head + ", within what chance alone could give (not a clear change)."
 
 
 # ---- linkage ----------------------------------------------------------------------------------
@@ -196,6 +295,22 @@ def link_sentence(best: pd.Series, ex: str, cx: str, per: str) -> str:
             f"{direction} {when}; the interval excludes 0."
         )
     return head + "The interval includes 0, so this is no clear evidence either way."
+
+
+def link_summary(best: pd.Series, ex: str, cx: str, per: str) -> str:
+    """The summary's short version of :func:`link_sentence`, with the same rule for a link."""
+    when = lag_text(int(best["lag"]), per)
+    if best["linked"]:
+        direction = "higher" if best["r"] > 0 else "lower"
+        return (
+            f"Evidence: within business units, a rise in {ex} goes with {direction} {cx} "
+            f"{when} (r = {best['r']:.2f}; its interval, allowing for the lags tested, "
+            "excludes 0)."
+        )
+    return (
+        f"Evidence: no clear link yet between {ex} and {cx} within business units (strongest "
+        f"r = {best['r']:.2f}, {when}; its interval includes 0)."
+    )
 
 
 def raw_link_sentence(raw_best: pd.Series | None, ex: str, cx: str, per: str) -> str:
@@ -252,7 +367,7 @@ def agreement_view(
     """
     threshold = framework.thresholds.rwg_low
     prac = scores[(scores["level"] == "practice")].dropna(subset=["rwg"])
-    low = prac[prac["rwg"] < threshold].sort_values("rwg")
+    low = prac[prac["rwg"] < threshold]  # in framework order, as every practice list
     if len(low):
         rwg_sentence = (
             f"Respondents describe {len(low)} practice(s) very differently (r_wg below "
@@ -305,3 +420,35 @@ def agreement_view(
         "icc": icc_rows,
         "icc_sentence": icc_sentence,
     }
+
+
+def agreement_summary(scores: pd.DataFrame, framework: Framework) -> str | None:
+    """The summary's sentence on agreement within the group (None without any r_wg).
+
+    When most practices fall below the framework's r_wg threshold the group holds differing
+    views rather than one: its averages then describe nobody, which the reader must know
+    before acting on any score. A few low practices are named; none gets a plain statement.
+    """
+    threshold = framework.thresholds.rwg_low
+    prac = scores[scores["level"] == "practice"].dropna(subset=["rwg"])
+    if prac.empty:
+        return None
+    low = prac[prac["rwg"] < threshold]
+    if low.empty:
+        return (
+            f"No practice shows marked disagreement among respondents (r_wg of at least "
+            f"{threshold} on all {len(prac)})."
+        )
+    lo, hi = f"{low['rwg'].min():.2f}", f"{low['rwg'].max():.2f}"
+    spread = lo if lo == hi else f"{lo}-{hi}"
+    if 2 * len(low) > len(prac):
+        return (
+            f"Respondents do not share a view on {len(low)} of {len(prac)} practices (r_wg "
+            f"{spread}, below {threshold}): read the scores as an average of differing views, "
+            "not a common one, and talk them through before acting on them."
+        )
+    return (
+        f"Respondents see {name_list(low['name'].tolist())} very differently (r_wg {spread}, "
+        f"below {threshold}): talk {'it' if len(low) == 1 else 'these'} through before acting "
+        f"on {'its score' if len(low) == 1 else 'their scores'}."
+    )

@@ -54,6 +54,7 @@ __all__ = [
     "summary",
     "summary_sentences",
     "targets",
+    "unit_order",
     "units",
 ]
 
@@ -413,18 +414,22 @@ def cover(ctx: ReportContext) -> dict:
 
 
 def summary_sentences(ctx: ReportContext) -> list[str]:
-    """The executive summary as plain sentences (text, not yet escaped)."""
+    """The executive summary as plain sentences (text, not yet escaped), each from this
+    client's own results: the stage with its interval, what the stage typically means with
+    the practices that do not fit it yet, the cap, the strongest and weakest practices and
+    categories, agreement, the largest reliable perception gap and, when given, progress,
+    targets and the evidence headline."""
     if ctx.suppressed:
         return [_withheld_sentence(ctx)]
     o, fw = ctx.overall, ctx.framework
     stage = next(s for s in fw.stages if s.stage == o["stage"])
-    where = findings.stage_phrase(int(o["stage"]), o.get("stage_low"), o.get("stage_high"))
-    sentences = [
-        f"{ctx.scope if ctx.unit else ctx.client} is at {where} (of {len(fw.stages)}; "
-        f"stage {o['stage']} is {stage.name}), with an overall score of {o['score']:.2f} out of "
-        f"{fw.scale.max}. {stage.description}"
-    ]
+    who = ctx.scope if ctx.unit else ctx.client
+    prac = ctx.scores[ctx.scores["level"] == "practice"].dropna(subset=["score"])
     cats = ctx.scores[(ctx.scores["level"] == "category")].dropna(subset=["score"])
+    sentences = [
+        findings.stage_sentence(who, o, len(fw.stages), fw.scale.max),
+        findings.typical_stage(stage, prac, fw.scale.min),
+    ]
     if o["capped"]:
         gate = fw.category(fw.gating.category)
         gate_score = cats.set_index("id")["score"].get(gate.id)
@@ -433,12 +438,12 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
             f"scores {gate_score:.2f}, below {fw.gating.below:.1f}, so the stage stays at "
             f"{fw.gating.max_stage} until it improves."
         )
-    if len(cats):
-        best, worst = cats.loc[cats["score"].idxmax()], cats.loc[cats["score"].idxmin()]
-        sentences.append(
-            f"The strongest category is {best['name']} ({best['score']:.2f}); the weakest is "
-            f"{worst['name']} ({worst['score']:.2f})."
-        )
+    extremes = [findings.strongest_and_weakest(prac, "practice")]
+    extremes.append(findings.strongest_and_weakest(cats, "category"))
+    sentences.append(" ".join(e for e in extremes if e))
+    agreement = findings.agreement_summary(ctx.scores, fw)
+    if agreement:
+        sentences.append(agreement)
     gap_sentence = findings.gap_summary(ctx.gaps, fw.thresholds.perception_gap)
     if gap_sentence:
         sentences.append(gap_sentence)
@@ -451,7 +456,20 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
                 else f"at least {ctx.min_group_size} responses in each."
             )
         )
-    return sentences
+    if ctx.waves is not None:
+        change = ctx.waves[ctx.waves["level"] == "overall"].iloc[0]
+        if not change["suppressed"]:
+            before = ctx.previous_period or "the previous assessment"
+            sentences.append(findings.progress_summary(change, before))
+    if ctx.target_gaps is not None:
+        sentences.append(f"Against the targets: {findings.target_headline(ctx.target_gaps)}")
+    if ctx.linkage is not None:
+        from xmkit.analysis.linkage import strongest_lag
+
+        best = strongest_lag(ctx.linkage, "within")
+        if best is not None:
+            sentences.append(findings.link_summary(best, ctx.ex[0], ctx.cx[0], ctx.period_name))
+    return [s for s in sentences if s]
 
 
 @section("summary")
@@ -600,15 +618,31 @@ def practices(ctx: ReportContext) -> dict:
     }
 
 
+def unit_order(ctx: ReportContext) -> list[str]:
+    """The one order of the business units in a report: shown units by overall score, highest
+    first (ties by name), then the hidden ones by name. The heatmap, the units table and the
+    progress table all follow it, so a unit is found at the same place in each."""
+    overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"]
+    shown = overall[~overall["suppressed"]].sort_values(
+        ["score", "unit"], ascending=[False, True], kind="stable"
+    )
+    hidden = overall[overall["suppressed"]].sort_values("unit", kind="stable")
+    return [*shown["unit"], *hidden["unit"]]
+
+
 @section("units")
 def units(ctx: ReportContext) -> dict | None:
     """Business units at a glance (whole-organization reports only)."""
     if ctx.unit or ctx.unit_scores.empty:
         return None
-    overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"]
+    order = unit_order(ctx)
+    overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"].set_index("unit")
+    overall = overall.reindex(order).reset_index()
     chart = None
     if (~overall["suppressed"]).any():
-        fig = charts.unit_heatmap(ctx.unit_scores[~ctx.unit_scores["suppressed"]], ctx.framework)
+        fig = charts.unit_heatmap(
+            ctx.unit_scores[~ctx.unit_scores["suppressed"]], ctx.framework, order=order
+        )
         chart = views.figure(
             fig, "Overall and category scores of each business unit.", "Business unit heatmap"
         )
@@ -640,7 +674,9 @@ def units(ctx: ReportContext) -> dict | None:
     return {
         "title": "Business units",
         "chart": chart,
-        "table": views.table(table),
+        "table": views.table(
+            table, hidden=table["Overall"].where(overall["suppressed"], ""), keep=2
+        ),
         "hidden": int(overall["suppressed"].sum()),
         "notice": ctx.notice() if overall["suppressed"].any() else "",
     }
@@ -659,14 +695,15 @@ def roles(ctx: ReportContext) -> dict:
     table = table.reindex(columns=[c.name for c in ctx.framework.categories]).map(num)
     suppressed = overall["suppressed"].reindex(table.index).fillna(True).astype(bool)
     reasons = overall["suppressed_reason"].reindex(table.index).fillna(SMALL)
-    for role, reason in reasons[suppressed].items():
-        table.loc[role] = ctx.hidden_label(reason)
+    # a hidden role is one line: its name, then the reason once across the other columns
+    hidden = [ctx.hidden_label(r) if s else "" for s, r in zip(suppressed, reasons, strict=True)]
+    table.loc[suppressed[suppressed].index] = ""
     table.insert(
         0,
         "Respondents",
         [
-            ctx.hidden_label(r) if s else str(n)
-            for n, s, r in zip(overall["n"].reindex(table.index), suppressed, reasons, strict=True)
+            "" if s else str(n)
+            for n, s in zip(overall["n"].reindex(table.index), suppressed, strict=True)
         ],
     )
     table = table.reset_index().rename(columns={"role": "Role"})
@@ -689,7 +726,7 @@ def roles(ctx: ReportContext) -> dict:
     return {
         "title": title,
         "chart": chart,
-        "table": views.table(table),
+        "table": views.table(table, hidden=hidden),
         "notice": ctx.notice() if suppressed.any() else "",
         "threshold": threshold,
         "flagged": [
@@ -846,10 +883,6 @@ def progress_title(ctx: ReportContext) -> str:
     return f"Progress since {ctx.previous_period or 'the previous assessment'}"
 
 
-def _change(value: float) -> str:
-    return "" if pd.isna(value) else f"{value:+.2f}"
-
-
 @section("progress")
 def progress(ctx: ReportContext) -> dict | None:
     """Change since the previous wave, with intervals (None without a previous wave)."""
@@ -886,7 +919,10 @@ def progress(ctx: ReportContext) -> dict | None:
                 ],
                 before: rows["score_before"].map(num),
                 "Now": rows["score_now"].map(num),
-                "Change": rows["change"].map(_change),
+                "Change": [
+                    views.difference_text(now, then)
+                    for now, then in zip(rows["score_now"], rows["score_before"], strict=True)
+                ],
                 "95% interval": [
                     _ci(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
                 ],
@@ -897,6 +933,9 @@ def progress(ctx: ReportContext) -> dict | None:
     view["units"], view["hidden"] = None, []
     if ctx.unit_waves is not None and len(ctx.unit_waves):
         units = ctx.unit_waves
+        place = {u: i for i, u in enumerate(unit_order(ctx))}  # units new or gone: last
+        rank = units["unit"].map(place).fillna(len(place))
+        units = units.assign(rank=rank).sort_values(["rank", "unit"], kind="stable")
         shown = units[~units["suppressed"]]
         if len(shown):
             view["units"] = views.table(
@@ -905,7 +944,12 @@ def progress(ctx: ReportContext) -> dict | None:
                         "Business unit": shown["unit"],
                         before: shown["score_before"].map(num),
                         "Now": shown["score_now"].map(num),
-                        "Change": shown["change"].map(lambda v: f"{v:+.2f}"),
+                        "Change": [
+                            views.difference_text(now, then)
+                            for now, then in zip(
+                                shown["score_now"], shown["score_before"], strict=True
+                            )
+                        ],
                         "95% interval": [
                             _ci(lo, hi)
                             for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
@@ -927,7 +971,7 @@ def targets(ctx: ReportContext) -> dict | None:
         return _withheld(ctx, "Targets")
     gaps = ctx.target_gaps
     kinds = ctx.targets.set_index("practice_id")["kind"] if ctx.targets is not None else pd.Series()
-    table = gaps.sort_values("gap", ascending=False, na_position="last")
+    table = gaps  # in framework order, as every practice list of the report
     return {
         "title": "Targets",
         "headline": findings.target_headline(gaps),
@@ -943,7 +987,10 @@ def targets(ctx: ReportContext) -> dict | None:
                         else (f"level {t:.0f}" if kinds.get(p) == "level" else f"{t:.2f}")
                         for t, p in zip(table["target_score"], table["practice_id"], strict=True)
                     ],
-                    "Gap": table["gap"].map(_change),
+                    "Gap": [
+                        views.difference_text(t, v)
+                        for t, v in zip(table["target_score"], table["score"], strict=True)
+                    ],
                     "Status": table["status"].map(findings.target_label),
                 }
             )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import io
 import warnings
+from collections.abc import Sequence
+from decimal import Decimal
 
 import matplotlib
 import pandas as pd
 
-__all__ = ["SVG_RC", "figure", "num", "table"]
+__all__ = ["SVG_RC", "difference", "difference_text", "figure", "num", "table"]
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "xmkit"}
 
@@ -23,11 +25,42 @@ def num(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.2f}"
 
 
-def table(frame: pd.DataFrame, classes: str = "") -> dict:
-    """A table's view (``macros.table``): column names and rows of cells, as given."""
+def difference(a: float, b: float) -> float:
+    """``a - b`` as the reader works it out from the shown values (two decimals each).
+
+    A difference of the unrounded scores can disagree with the numbers beside it: 3.535 and
+    2.949 show as 3.53 and 2.95, whose difference is 0.58, while 0.586 rounds to 0.59. The
+    decimal arithmetic keeps 0.58 from becoming 0.5799999. NaN when either is missing.
+    """
+    if pd.isna(a) or pd.isna(b):
+        return float("nan")
+    return float(Decimal(num(a)) - Decimal(num(b)))
+
+
+def difference_text(a: float, b: float) -> str:
+    """``"+0.58"``: :func:`difference` with its sign; blank when either value is missing."""
+    value = difference(a, b)
+    return "" if pd.isna(value) else f"{value:+.2f}"
+
+
+def table(
+    frame: pd.DataFrame,
+    classes: str = "",
+    hidden: Sequence[str] | None = None,
+    keep: int = 1,
+) -> dict:
+    """A table's view (``macros.table``): column names and rows of cells, as given.
+
+    ``hidden`` holds, row by row, why a group shows no values ("" for a shown row): such a
+    row keeps its first ``keep`` cells and states the reason once, in one cell across the
+    other columns, instead of repeating it in every cell.
+    """
+    rows = [list(row) for row in frame.itertuples(index=False)]
     return {
         "columns": list(frame.columns),
-        "rows": [list(row) for row in frame.itertuples(index=False)],
+        "rows": rows,
+        "spans": list(hidden) if hidden is not None else [""] * len(rows),
+        "keep": keep,
         "classes": classes,
     }
 
