@@ -66,6 +66,17 @@ def _flags(command: str) -> set[str]:
     return {a.dest for a in sub._actions if a.option_strings and a.dest not in {"help"}}
 
 
+def test_every_command_prints_its_help_with_percent_signs_in_it(capsys):
+    """A help text with "95%" once made ``xmkit report --help`` crash in argparse."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            parser.parse_args([command, "--help"])
+        assert done.value.code == 0, command
+    assert "95% Student-t" in squash(capsys.readouterr().out)
+
+
 @pytest.mark.parametrize("command", ["report", "batch", "score"])
 def test_cli_flags_are_the_models_fields_for_the_command(command):
     own = {"output", "by", "gaps", "next_steps"}  # where files go / what score prints

@@ -424,7 +424,7 @@ def add_flags(parser: argparse.ArgumentParser, command: str) -> None:
     for name in Options.fields_for(command):
         info = Options.model_fields[name]
         flag = _label(name, flags=True)
-        help_text = _help(name)
+        help_text = _help(name).replace("%", "%%")  # argparse formats help with %
         if info.annotation is bool:
             parser.add_argument(flag, action="store_true", default=None, help=help_text)
             continue
