@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +17,7 @@ import xmkit
 from xmkit.analysis.recommend import assign_horizons
 from xmkit.analysis.targets import apply_targets
 from xmkit.report import markup, views
-from xmkit.report.sections import prepare, questions, stage_track
+from xmkit.report.sections import prepare, questions, stage_track, summary_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,3 +200,213 @@ def test_question_appendix_is_withheld_for_a_unit_below_the_minimum():
     first = framework.categories[0].practices[0].questions[0].text
     assert html.escape(first) not in fragment and first not in fragment
     assert 'class="withheld"' in fragment
+
+
+# ---- the executive summary -----------------------------------------------------------------
+
+
+def _section(source: str, key: str) -> str:
+    part = source[source.index(f'class="section-{key}"') :]
+    return part[: part.index("</section>")]
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _tables(fragment: str) -> list[list[list[str]]]:
+    """Every table of an HTML fragment as rows of cell texts, the header row first."""
+    return [
+        [
+            [_text(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+        ]
+        for table in re.findall(r"<table[^>]*>(.*?)</table>", fragment, flags=re.S)
+    ]
+
+
+SPLIT_UNIT = "Split Team"
+
+
+@pytest.fixture(scope="module")
+def split_unit(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A unit report, rendered by the CLI, of a team whose answers split between 1s and 5s,
+    with a role of two respondents."""
+    framework = xmkit.load_framework()
+    rows = []
+    for i in range(12):
+        low = i % 2 == 0
+        answers = [(1 if low else 5) if (i + j) % 7 else (2 if low else 4) for j in range(36)]
+        role = "Manager" if i < 2 else "Frontline"
+        rows.append([f"S{i:02d}", SPLIT_UNIT, role, *answers])
+    data = pd.DataFrame(rows, columns=["respondent_id", "unit", "role", *framework.question_ids])
+    folder = tmp_path_factory.mktemp("split")
+    data.to_csv(folder / "responses.csv", index=False)
+    result = run_xmkit(
+        "report", folder / "responses.csv", "--client", "Split Co", "--unit", SPLIT_UNIT,
+        "--format", "html", "-o", folder / "out",
+    )  # fmt: skip
+    page = next((folder / "out").rglob("report.html"), None)
+    assert page is not None, result.stderr
+    return page, data
+
+
+def test_a_unit_split_between_1s_and_5s_gets_a_sentence_on_disagreement(browser, split_unit):
+    report, data = split_unit
+    practices = xmkit.score(data, n_boot=0).query("level == 'practice'")
+    low = practices[practices["rwg"] < xmkit.load_framework().thresholds.rwg_low]
+    assert 2 * len(low) > len(practices)  # the premise: most practices have no shared view
+    lo, hi = f"{low['rwg'].min():.2f}", f"{low['rwg'].max():.2f}"
+    spread = lo if lo == hi else f"{lo}-{hi}"
+    page = browser.new_page()
+    try:
+        page.goto(report.as_uri())
+        summary = " ".join(page.locator(".section-summary").inner_text().split())
+    finally:
+        page.close()
+    assert (
+        f"Respondents do not share a view on {len(low)} of {len(practices)} practices "
+        f"(r_wg {spread}, below 0.7): read the scores as an average of differing views"
+    ) in summary
+
+
+def test_a_hidden_role_is_one_line_with_its_reason_once(browser, split_unit):
+    page = browser.new_page()
+    try:
+        page.goto(split_unit[0].as_uri())
+        table = page.locator(".section-roles table")
+        columns = table.locator("th").count()
+        rows = table.locator("tbody tr")
+        hidden = 0
+        for i in range(rows.count()):
+            cells = rows.nth(i).locator("td")
+            texts = [cells.nth(j).inner_text().strip() for j in range(cells.count())]
+            if not any("fewer than" in t or "hidden to protect" in t for t in texts):
+                continue
+            hidden += 1
+            assert len(texts) == 2, texts  # the role, then the reason once
+            assert cells.nth(1).get_attribute("colspan") == str(columns - 1)
+            reason = cells.nth(1).bounding_box()
+            box = table.bounding_box()
+            assert abs(reason["x"] + reason["width"] - (box["x"] + box["width"])) < 1.5
+        assert hidden >= 1  # the Manager role, two respondents
+    finally:
+        page.close()
+
+
+def test_org_summary_names_the_weakest_practice_progress_targets_and_evidence(org_html):
+    _, source = org_html
+    summary = _text(_section(source, "summary"))
+    framework = xmkit.load_framework()
+    scores = xmkit.score(
+        xmkit.load_responses(ROOT / "assessments" / "example" / "responses.csv"), n_boot=0
+    )
+    practices = scores[scores["level"] == "practice"]
+    weakest = practices.loc[practices["score"].idxmin()]
+    assert f"weakest: {weakest['name']} ({weakest['score']:.2f})" in summary
+    overall = scores[scores["level"] == "overall"].iloc[0]
+    assert f"stage {overall['stage']} of {len(framework.stages)}" in summary
+    assert "Since 2025 Q4 the overall score has moved from " in summary
+    assert "Against the targets: " in summary
+    assert "Evidence: " in summary
+    # the stage's description only as what the stage typically means, with the practices
+    # below the stage's level named right after it
+    stage = framework.stages[int(overall["stage"]) - 1]
+    for other in framework.stages:
+        for found in re.finditer(re.escape(other.description), summary):
+            assert summary[: found.start()].endswith('typically means: "'), other.stage
+    framed = summary.index(f'typically means: "{stage.description}"')
+    below = practices[practices["score"] < stage.stage]
+    assert len(below)
+    for name in below["name"]:
+        assert name in summary[framed:], name
+
+
+def test_summary_names_the_cap_only_when_the_stage_is_capped():
+    responses = ROOT / "assessments" / "example" / "responses.csv"
+    client = "Northwind Retail Group"
+    capped = " ".join(summary_sentences(prepare(responses, client, unit="E-commerce", n_boot=20)))
+    assert "would reach stage 4, but Converge scores 2.50, below 3.0" in capped
+    assert "Here, A unified EX/CX vision, A shared centre of excellence" in capped
+    free = " ".join(summary_sentences(prepare(responses, client, unit="Stores North", n_boot=20)))
+    assert "would reach stage" not in free
+
+
+def _shown(text: str) -> Decimal:
+    return Decimal(text.removeprefix("level ")) if text.startswith("level ") else Decimal(text)
+
+
+def test_every_shown_difference_is_the_difference_of_the_shown_values(org_html):
+    _, source = org_html
+    checked = 0
+    # progress: Now - before = Change, in the overall/category/practice and the units tables
+    for table in _tables(_section(source, "progress")):
+        head = table[0]
+        now, before, change = head.index("Now"), head.index("Now") - 1, head.index("Change")
+        for row in table[1:]:
+            assert _shown(row[now]) - _shown(row[before]) == _shown(row[change]), row
+            checked += 1
+    # targets: Target - Score = Gap
+    [targets] = _tables(_section(source, "targets"))
+    head = targets[0]
+    for row in targets[1:]:
+        gap = row[head.index("Gap")]
+        target, score = row[head.index("Target")], row[head.index("Score")]
+        assert _shown(target) - _shown(score) == _shown(gap), row
+        checked += 1
+    # perception gaps: the points named between two roles = the difference in the roles table
+    roles_html = _section(source, "roles")
+    [roles] = _tables(roles_html)
+    by_role = {row[0]: dict(zip(roles[0], row, strict=True)) for row in roles[1:]}
+    sentences = _text(roles_html) + " " + _text(_section(source, "summary"))
+    found = re.findall(
+        r"respondents in the (.+?) role rate (\w+) (\d\.\d\d) points higher than (.+?) \(",
+        sentences,
+    )
+    assert found
+    for higher, category, points, lower in found:
+        shown = _shown(by_role[higher][category]) - _shown(by_role[lower][category])
+        assert shown == Decimal(points), (higher, category, points, lower)
+        checked += 1
+    # the sentences on progress: from a to b (+c)
+    for a, b, c in re.findall(
+        r"from (\d\.\d\d) (?:in .+? )?to (\d\.\d\d)[:,]? (?:a change of |\()([+-]\d\.\d\d)",
+        _text(source),
+    ):
+        assert Decimal(b) - Decimal(a) == Decimal(c), (a, b, c)
+        checked += 1
+    assert checked > 30
+
+
+def _heatmap_units(fragment: str) -> list[str]:
+    """The unit labels of the heatmap (an SVG image), from top to bottom."""
+    src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', fragment).group(1)
+    svg = base64.b64decode(src).decode("utf-8")
+    labels = re.findall(
+        r'<text style="[^"]*text-anchor: end[^"]*" x="[^"]+" y="([^"]+)"[^>]*>([^<]+)</text>', svg
+    )
+    return [html.unescape(name) for _, name in sorted(labels, key=lambda t: float(t[0]))]
+
+
+def test_units_categories_and_practices_keep_one_order_in_every_table_and_chart(org_html):
+    _, source = org_html
+    units_html = _section(source, "units")
+    [table] = _tables(units_html)
+    listed = [row[0] for row in table[1:]]
+    shown = [row[0] for row in table[1:] if len(row) == len(table[0])]
+    assert _heatmap_units(units_html) == shown
+    assert set(listed) - set(shown) == {"Pop-up Stores", "Head Office"}
+    assert listed[: len(shown)] == shown  # the hidden units last
+    # the progress table's units follow the same order
+    progress = [t for t in _tables(_section(source, "progress")) if t[0][0] == "Business unit"]
+    assert [row[0] for row in progress[0][1:]] == [
+        u for u in listed if u in {r[0] for r in progress[0][1:]}
+    ]
+    # categories and practices in framework order
+    framework = xmkit.load_framework()
+    [categories] = _tables(_section(source, "categories"))
+    assert [row[0] for row in categories[2:]] == [c.name for c in framework.categories]
+    [targets] = _tables(_section(source, "targets"))
+    assert [row[0] for row in targets[1:]] == [
+        p.name for c in framework.categories for p in c.practices
+    ]
