@@ -271,12 +271,14 @@ def test_a_panel_group_whose_membership_changed_by_fewer_than_the_minimum_shows_
 
 
 class Tables(HTMLParser):
-    """Every table of a page as rows of cell texts (header row included)."""
+    """Every table of a page as rows of cell texts (header row included); a cell spanning
+    several columns (a hidden group's one line) fills each of them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[list[list[str]]] = []
         self.cell: list[str] | None = None
+        self.span = 1
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
@@ -285,10 +287,12 @@ class Tables(HTMLParser):
             self.tables[-1].append([])
         elif tag in ("td", "th"):
             self.cell = []
+            self.span = int(dict(attrs).get("colspan") or 1)
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self.cell is not None and self.tables:
-            self.tables[-1][-1].append(html.unescape("".join(self.cell)).strip())
+            text = html.unescape("".join(self.cell)).strip()
+            self.tables[-1][-1].extend([text] * self.span)
             self.cell = None
 
     def handle_data(self, text):
