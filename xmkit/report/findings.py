@@ -13,6 +13,11 @@ reachable only through the decision that supports it —
 * target: ``status`` (met / not met / too close to call, from the practice's interval);
 * agreement: r_wg against its threshold, ICC(2) against 0.7 (Bliese, 2000; LeBreton &
   Senter, 2008), with alpha's and the NPS's intervals shown beside them.
+
+The executive summary's sentences follow the same decisions in fewer words; the stage's
+generic description is quoted as what the stage typically means and followed by the practices
+still below the stage's level (:func:`typical_stage`). A difference shown beside the two values
+it compares is worked out from those values as shown (:func:`~xmkit.report.views.difference`).
 """
 
 from __future__ import annotations
