@@ -330,6 +330,8 @@ def test_summary_names_the_cap_only_when_the_stage_is_capped():
     assert "Here, A unified EX/CX vision, A shared centre of excellence" in capped
     free = " ".join(summary_sentences(prepare(responses, client, unit="Stores North", n_boot=20)))
     assert "would reach stage" not in free
+    # not capped, but Converge (2.22) is below 3.0: the cap lies ahead
+    assert "The stage is not capped, but Converge scores 2.22, below 3.0" in free
 
 
 def _shown(text: str) -> Decimal:

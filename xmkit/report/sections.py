@@ -430,20 +430,25 @@ def summary_sentences(ctx: ReportContext) -> list[str]:
         findings.stage_sentence(who, o, len(fw.stages), fw.scale.max),
         findings.typical_stage(stage, prac, fw.scale.min),
     ]
+    gate = fw.category(fw.gating.category)
+    gate_score = cats.set_index("id")["score"].get(gate.id, float("nan"))
     if o["capped"]:
-        gate = fw.category(fw.gating.category)
-        gate_score = cats.set_index("id")["score"].get(gate.id)
         sentences.append(
             f"The overall score alone would reach stage {o['stage_uncapped']}, but {gate.name} "
             f"scores {gate_score:.2f}, below {fw.gating.below:.1f}, so the stage stays at "
             f"{fw.gating.max_stage} until it improves."
         )
+    elif o["stage"] >= fw.gating.max_stage and gate_score < fw.gating.below:  # the cap is next
+        sentences.append(
+            f"The stage is not capped, but {gate.name} scores {gate_score:.2f}, below "
+            f"{fw.gating.below:.1f}: the stage cannot pass {fw.gating.max_stage} until it "
+            "gets there."
+        )
+    # how far respondents agree comes before the scores it qualifies
+    sentences.append(findings.agreement_summary(ctx.scores, fw) or "")
     extremes = [findings.strongest_and_weakest(prac, "practice")]
     extremes.append(findings.strongest_and_weakest(cats, "category"))
     sentences.append(" ".join(e for e in extremes if e))
-    agreement = findings.agreement_summary(ctx.scores, fw)
-    if agreement:
-        sentences.append(agreement)
     gap_sentence = findings.gap_summary(ctx.gaps, fw.thresholds.perception_gap)
     if gap_sentence:
         sentences.append(gap_sentence)
