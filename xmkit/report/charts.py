@@ -25,7 +25,6 @@ from xmkit.report import palette
 
 __all__ = [
     "PLAIN_TEXT",
-    "SCORE_CMAP",
     "STYLE",
     "WIDTH",
     "category_chart",
@@ -53,8 +52,6 @@ PLAIN_TEXT = matplotlib.rc_context(
     }
 )
 STYLE = {"axes.spines.right": False, "axes.spines.top": False}
-SCORE_CMAP = matplotlib.colors.LinearSegmentedColormap.from_list("xmkit_score", palette.SCORE_STOPS)
-"""The score ramp of the practice tiles, for heatmaps."""
 
 
 def figure_axes(
@@ -104,7 +101,7 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     cats = scores[scores["level"] == "category"].dropna(subset=["score"])
     order = [c.name for c in framework.categories if c.name in set(cats["name"])]
     margins = (text_width(order) + 0.2, 0.55, 0.2, 0.1)
-    fig, ax = figure_axes(WIDTH, 0.75 + 0.55 * max(len(cats), 1), margins)
+    fig, ax = figure_axes(WIDTH, 0.65 + 0.45 * max(len(cats), 1), margins)
     sns.barplot(
         data=cats,
         y="name",
@@ -186,6 +183,8 @@ def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
     table = table.reindex(columns=order).dropna(how="all")
     table = table.sort_values("Overall", ascending=False)
     table.index = table.index.map(wrap_label)
+    low, high = framework.scale.min, framework.scale.max
+    levels = list(range(low, high + 1))  # a cell takes its level's colour, as a practice tile
     # The column names stand at 45 degrees: five of them side by side would not fit the width.
     bottom = 0.25 + 0.71 * text_width(table.columns)
     margins = (text_width(table.index) + 0.2, bottom, 0.1, 0.1)
@@ -194,14 +193,17 @@ def unit_heatmap(unit_scores: pd.DataFrame, framework: Framework) -> Figure:
         table,
         annot=True,
         fmt=".2f",
-        cmap=SCORE_CMAP,
-        vmin=framework.scale.min,
-        vmax=framework.scale.max,
+        cmap=matplotlib.colors.ListedColormap(
+            [palette.score_colour(v, low, high)[0] for v in levels]
+        ),
+        norm=matplotlib.colors.BoundaryNorm([*levels, high + 1], len(levels)),
         linewidths=1,
         linecolor="white",
         cbar=False,
         ax=ax,
     )
+    for text in ax.texts:  # each score in the ink that reads best on its level's colour
+        text.set_color(palette.score_colour(float(text.get_text()), low, high)[1])
     ax.set(xlabel="", ylabel="")
     ax.tick_params(axis="x", labelrotation=45)
     for tick in ax.get_xticklabels():

@@ -5,11 +5,11 @@ Every colour is chosen to stay distinguishable with the common colour-vision def
 
 * categories take the Okabe-Ito palette (Okabe and Ito, "Color Universal Design", 2008), whose
   eight colours were picked to stay apart for every common deficiency;
-* scores take one sequential blue ramp, light (low) to dark (high): its lightness alone orders the
-  scores, so the order survives any colour deficiency and a black-and-white printer, and every
-  tile writes its score and level as well, so colour is never the only cue.
+* score levels take one sequential blue ramp, light (low) to dark (high): its lightness alone
+  orders them, so the order survives any colour deficiency and a black-and-white printer, and
+  every tile and heatmap cell writes its score as well, so colour is never the only cue.
 
-Charts (matplotlib; :mod:`xmkit.report.charts` makes its colormap from :data:`SCORE_STOPS`), the
+Charts (matplotlib; :mod:`xmkit.report.charts` colours heatmap cells with :func:`score_colour`), the
 HTML practice tiles and the stylesheet (:func:`css_variables`, the page's ``:root``) all read from
 here. No matplotlib here: pages without charts (the questionnaire) need none.
 """
@@ -50,23 +50,20 @@ CATEGORY_COLOURS = (
 )
 """Okabe-Ito, in the order categories (and other series) take them."""
 
-SCORE_STOPS = ("#dbe9f6", "#a6cbe3", "#5f9fd0", "#2a6fb0", "#0b3d78")
-"""The score ramp from the scale's minimum to its maximum (ColorBrewer "Blues", trimmed so the
-lowest score is still visibly coloured and the highest keeps white text readable)."""
-
-
-def _rgb(colour: str) -> tuple[float, float, float]:
-    """``#rrggbb`` as red, green and blue in 0-1."""
-    return tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
-
-
-def _hex(rgb: tuple[float, float, float]) -> str:
-    return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+SCORE_STOPS = ("#e3eef9", "#b3d3ee", "#7fb0dc", "#2b6cb0", "#0b3d78")
+"""The level colours from the scale's lowest level to its highest: one blue, lighter to darker
+(relative luminance 0.84, 0.62, 0.41, 0.14, 0.05). No colour sits at luminance 0.18-0.27, where
+neither white nor the ink reaches WCAG's 4.5:1 contrast for the text written on it."""
 
 
 def category_colours(n: int) -> list[str]:
     """``n`` series colours: Okabe-Ito, then repeated (a chart with more series labels them)."""
     return [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(n)]
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """``#rrggbb`` as red, green and blue in 0-1."""
+    return tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
 
 
 def _luminance(colour: str) -> float:
@@ -88,11 +85,13 @@ def ink_on(background: str) -> str:
 
 
 def score_colour(score: float, low: float, high: float) -> tuple[str, str]:
-    """Background and text colour of ``score`` on the ramp of a ``low``-``high`` scale."""
-    at = min(max((score - low) / (high - low), 0.0), 1.0) * (len(SCORE_STOPS) - 1)
-    i = min(int(at), len(SCORE_STOPS) - 2)
-    start, end = _rgb(SCORE_STOPS[i]), _rgb(SCORE_STOPS[i + 1])
-    background = _hex(tuple(a + (b - a) * (at - i) for a, b in zip(start, end, strict=True)))
+    """Background and text colour of ``score`` on a ``low``-``high`` scale: its level's colour.
+
+    The level is the score's whole part, as the report names it ("2.91 (level 2)"); a colour
+    per level, rather than a shade per hundredth, makes equal colours mean equal levels.
+    """
+    level = min(max(int(score // 1), low), high)
+    background = SCORE_STOPS[round((level - low) / (high - low) * (len(SCORE_STOPS) - 1))]
     return background, ink_on(background)
 
 

@@ -582,8 +582,8 @@ def practices(ctx: ReportContext) -> dict:
     if ctx.suppressed:
         return _withheld(ctx, "Practices")
     caption = (
-        "Every practice by category: the colour shows the score, the level is its whole part "
-        "(1 absent to 5 leading)."
+        "Every practice by category: the colour shows the level, the score's whole part "
+        "(1 absent to 5 leading), darker for higher."
     )
     return {
         "title": "Practices",
