@@ -72,7 +72,12 @@ def lag_chart(linkage_df: pd.DataFrame, period_name: str = "period") -> Figure:
     lags = sorted(shown["lag"].unique())
     ax.set_xticks(lags)
     ax.set_xticklabels([_lag_label(k, period_name) for k in lags])
-    ax.set(ylim=(-1.05, 1.05), ylabel="correlation r (95% CI)", xlabel="")
+    ax.set(
+        xlim=(lags[0] - 0.5, lags[-1] + 0.5),  # room for the outer lags' two markers
+        ylim=(-1.05, 1.05),
+        ylabel="correlation r (95% CI)",
+        xlabel="",
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     return fig
 
@@ -141,7 +146,7 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
     rows = compare_df[compare_df["level"].isin(["overall", "category"])]
     order = ["Overall", *[c.name for c in framework.categories]]
     rows = rows.set_index("name").reindex([n for n in order if n in set(rows["name"])])
-    fig, ax = figure_axes(WIDTH, 1.0 + 0.5 * max(len(rows), 1))
+    fig, ax = figure_axes(WIDTH, 1.0 + 0.38 * max(len(rows), 1))
     shown = rows.dropna(subset=["change"])
     if shown.empty:
         return _empty(fig, ax, "no comparison to show (too few responses in a wave)")
