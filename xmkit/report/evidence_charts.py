@@ -46,7 +46,7 @@ def lag_chart(linkage_df: pd.DataFrame, period_name: str = "period") -> Figure:
 
     A CI that crosses the zero line is compatible with no link at that lag.
     """
-    fig, ax = figure_axes(WIDTH, 3.8)
+    fig, ax = figure_axes(WIDTH, 3.4)
     shown = linkage_df.dropna(subset=["r"])
     if shown.empty:
         return _empty(fig, ax, "not enough units and periods to correlate")
@@ -78,7 +78,7 @@ def lag_chart(linkage_df: pd.DataFrame, period_name: str = "period") -> Figure:
         ylabel="correlation r (95% CI)",
         xlabel="",
     )
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     return fig
 
 
@@ -108,7 +108,7 @@ def linkage_scatter(
     the within-unit r); ``"between"``: one labelled point per unit (its averages).
     """
     points = linkage_pairs(metrics, ex, cx, lag, kind, remove_period_means)
-    fig, ax = figure_axes(WIDTH, 4.2)
+    fig, ax = figure_axes(WIDTH, 3.6)
     if len(points) < 3:
         return _empty(fig, ax, "not enough units and periods to show")
     color = KIND_COLORS.get(kind, "#1F4E79")
