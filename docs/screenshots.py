@@ -23,6 +23,8 @@ from pathlib import Path
 import xmkit
 from xmkit.render.pdf import CHROMIUM_ARGS, chromium_path
 
+__all__ = ["main", "pdf_page", "screenshot"]
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assessments" / "example"
 IMAGES = ROOT / "docs" / "images"
