@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SYSTEM_PACKAGES := chromium poppler-utils postgresql
 EXAMPLE := assessments/example
 
-.PHONY: demo test lint format system-packages clean bench lab bytecode
+.PHONY: demo test lint format system-packages clean bench lab bytecode screenshots
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "xmkit needs Python 3.11 or newer"'
@@ -75,6 +75,10 @@ test: $(DEV_STAMP) bytecode system-packages lint
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_benchmark.py
+
+## The README's report screenshots (docs/images/*.png), rendered again from the example.
+screenshots: $(STAMP) system-packages
+	$(BIN)/python docs/screenshots.py
 
 ## Everything make demo, make test and the Quick start write; reports/.gitkeep stays.
 clean:

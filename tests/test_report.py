@@ -325,11 +325,12 @@ def test_html_report_charts_are_embedded_images_that_decode(org_report: Rendered
         assert image["complete"] and image["width"] > 0, image
 
 
-def test_practice_grid_shows_every_practice_score_coloured_from_red_to_green(
+def test_practice_grid_shows_every_practice_score_darker_for_a_higher_score(
     org_report: Rendered, example_scores: pd.DataFrame, page
 ):
     """The practices are an HTML grid (text, not an image): each tile names the practice,
-    shows its score and level, and a higher score has a greener, less red background."""
+    shows its score and level, and a higher score has a darker background (the palette's
+    colour-blind-safe ramp)."""
     page.goto(file_uri(org_report.folder / "report.html"), wait_until="load")
     tiles = page.evaluate(
         "Array.from(document.querySelectorAll('.practice-grid td')).map(td => "
@@ -342,11 +343,9 @@ def test_practice_grid_shows_every_practice_score_coloured_from_red_to_green(
     for tile, (name, value) in zip(tiles, expected, strict=True):
         assert name in tile["text"], tile
         assert f"{value:.2f} (level {int(value)})" in tile["text"], tile
-    red_minus_green = [
-        int(r) - int(g) for r, g, _ in (re.findall(r"\d+", t["rgb"])[:3] for t in tiles)
-    ]
-    by_score = [d for _, d in sorted(zip([v for _, v in expected], red_minus_green, strict=True))]
-    assert by_score == sorted(by_score, reverse=True), (expected, red_minus_green)
+    brightness = [sum(map(int, re.findall(r"\d+", t["rgb"])[:3])) for t in tiles]
+    by_score = [d for _, d in sorted(zip([v for _, v in expected], brightness, strict=True))]
+    assert by_score == sorted(by_score, reverse=True), (expected, brightness)
 
 
 def test_html_report_shows_no_code_prompts_tracebacks_or_scripts(org_report: Rendered, page):

@@ -1,7 +1,10 @@
 """Report charts drawn with seaborn; every chart gives each category the framework's colour.
 
 Each function takes tidy data (as :func:`xmkit.score` returns) and returns a matplotlib Figure,
-so the same charts serve notebooks, HTML and PDF.
+so the same charts serve notebooks, HTML and PDF. Colours come from :mod:`xmkit.report.palette`.
+
+Charts are drawn :data:`WIDTH` inches wide with no text under 10 pt: a page scales an image to
+its column, and on a 375 px phone a wider chart would shrink its labels below 9 px.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 
 from xmkit.framework import Framework
+from xmkit.report import palette
 
 __all__ = [
     "PLAIN_TEXT",
     "STYLE",
+    "WIDTH",
     "category_chart",
     "figure_axes",
     "role_chart",
@@ -30,8 +35,22 @@ __all__ = [
     "wrap_label",
 ]
 
-# Names come from clients: "$...$" in them must show as text, never be parsed as TeX.
-PLAIN_TEXT = matplotlib.rc_context({"text.parse_math": False})
+WIDTH = 5.0
+"""Inches: the widest chart whose 10 pt text stays >= 9 px in a 375 px phone's column."""
+# Names come from clients: "$...$" in them must show as text, never be parsed as TeX. Every text
+# of a chart is 10 pt (matplotlib's titles and seaborn's legends default to other sizes).
+PLAIN_TEXT = matplotlib.rc_context(
+    {
+        "text.parse_math": False,
+        "font.size": 10,
+        "axes.titlesize": 10,
+        "axes.labelsize": 10,
+        "xtick.labelsize": 10,
+        "ytick.labelsize": 10,
+        "legend.fontsize": 10,
+        "legend.title_fontsize": 10,
+    }
+)
 STYLE = {"axes.spines.right": False, "axes.spines.top": False}
 
 
@@ -40,11 +59,13 @@ def figure_axes(
 ) -> tuple[Figure, Axes]:
     """A figure outside pyplot: no global figure list, backend or rc change to leak.
 
-    ``margins`` (left, bottom, right, top, in inches) fix the axes' place. Charts drawn for
+    ``width`` is capped at :data:`WIDTH`, so that no chart's text shrinks out of reach on a
+    phone. ``margins`` (left, bottom, right, top, in inches) fix the axes' place. Charts drawn for
     every report pass them: a constrained layout draws the figure several times to find the
     same margins, which costs more than the drawing itself. Without them the layout is
     constrained (charts made once per report, with legends of unknown size).
     """
+    width = min(width, WIDTH)
     if margins is None:
         fig = Figure(figsize=(width, height), layout="constrained")
     else:
@@ -80,7 +101,7 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     cats = scores[scores["level"] == "category"].dropna(subset=["score"])
     order = [c.name for c in framework.categories if c.name in set(cats["name"])]
     margins = (text_width(order) + 0.2, 0.55, 0.2, 0.1)
-    fig, ax = figure_axes(8, 0.75 + 0.55 * max(len(cats), 1), margins)
+    fig, ax = figure_axes(WIDTH, 0.65 + 0.45 * max(len(cats), 1), margins)
     sns.barplot(
         data=cats,
         y="name",
@@ -108,7 +129,7 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
             i,
             f"{row.score:.2f}",
             va="center",
-            color="white",
+            color=palette.ink_on(framework.palette[row.Index]),
             fontweight="bold",
         )
     ax.axvline(framework.gating.below, color="#888888", linestyle=":", linewidth=1)
@@ -125,8 +146,10 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     """Each role's category scores as dots (roles below the minimum are left out)."""
     shown = role_scores.dropna(subset=["score"]).assign(role=lambda d: d["role"].map(wrap_label))
     rows = max(shown["role"].nunique(), 1)
-    margins = (text_width(shown["role"].unique()) + 0.2, 0.95, 0.2, 0.1)
-    fig, ax = figure_axes(8, 1.05 + 0.45 * rows, margins)
+    legend_rows = -(-len(framework.categories) // 2)
+    bottom = 0.6 + 0.22 * legend_rows
+    margins = (text_width(shown["role"].unique()) + 0.2, bottom, 0.2, 0.1)
+    fig, ax = figure_axes(WIDTH, bottom + 0.1 + 0.45 * rows, margins)
     sns.stripplot(
         data=shown,
         x="score",
@@ -146,7 +169,7 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     )
     handles, labels = ax.get_legend_handles_labels()
     ax.get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
     return fig
 
 
@@ -169,21 +192,30 @@ def unit_heatmap(
     else:
         table = table.reindex([u for u in order if u in table.index])
     table.index = table.index.map(wrap_label)
-    margins = (text_width(table.index) + 0.2, 0.45, 0.1, 0.1)
-    fig, ax = figure_axes(8, 0.55 + 0.38 * max(len(table), 1), margins)
-    sns.heatmap(
+    low, high = framework.scale.min, framework.scale.max
+    levels = list(range(low, high + 1))  # a cell takes its level's colour, as a practice tile
+    # The column names stand at 45 degrees: five of them side by side would not fit the width.
+    bottom = 0.25 + 0.71 * text_width(table.columns)
+    margins = (text_width(table.index) + 0.2, bottom, 0.1, 0.1)
+    fig, ax = figure_axes(WIDTH, bottom + 0.2 + 0.38 * max(len(table), 1), margins)
+    sns.heatmap(  # every cell shows its score: the colour bar would only repeat the scale
         table,
         annot=True,
         fmt=".2f",
-        cmap="RdYlGn",
-        vmin=framework.scale.min,
-        vmax=framework.scale.max,
+        cmap=matplotlib.colors.ListedColormap(
+            [palette.score_colour(v, low, high)[0] for v in levels]
+        ),
+        norm=matplotlib.colors.BoundaryNorm([*levels, high + 1], len(levels)),
         linewidths=1,
         linecolor="white",
+        cbar=False,
         ax=ax,
-        cbar_kws={"label": f"score ({framework.scale.range_text})"},
     )
+    for text in ax.texts:  # each score in the ink that reads best on its level's colour
+        text.set_color(palette.score_colour(float(text.get_text()), low, high)[1])
     ax.set(xlabel="", ylabel="")
+    ax.tick_params(axis="x", labelrotation=45)
     for tick in ax.get_xticklabels():
-        tick.set_color(framework.palette.get(tick.get_text(), "#222222"))
+        tick.set_horizontalalignment("right")
+        tick.set_rotation_mode("anchor")
     return fig

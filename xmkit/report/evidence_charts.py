@@ -1,8 +1,8 @@
 """Charts for the evidence sections: EX-CX linkage by lag, its scatter, wave change and trend.
 
 Like :mod:`xmkit.report.charts`, every function takes tidy data and returns a matplotlib Figure made
-with :func:`xmkit.report.charts.figure_axes` (no pyplot state); categories keep the framework's
-colours.
+with :func:`xmkit.report.charts.figure_axes` (no pyplot state), :data:`~xmkit.report.charts.WIDTH`
+wide; categories keep the framework's colours, other series take :mod:`xmkit.report.palette`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 
 from xmkit.analysis.linkage import linkage_pairs
 from xmkit.framework import Framework
-from xmkit.report.charts import PLAIN_TEXT, figure_axes
+from xmkit.report import palette
+from xmkit.report.charts import PLAIN_TEXT, WIDTH, figure_axes
 from xmkit.report.views import difference_text
 
 __all__ = [
@@ -27,13 +28,15 @@ __all__ = [
     "wave_chart",
 ]
 
-KIND_COLORS = {"between": "#9A9A9A", "within": "#1F4E79"}
+KIND_COLORS = {"between": "#9A9A9A", "within": palette.CATEGORY_COLOURS[0]}
 KIND_LABELS = {"between": "between units", "within": "within units (vs own average)"}
-OVERALL_COLOR = "#555555"
+OVERALL_COLOR = palette.NEUTRAL
 
 
 def _empty(fig: Figure, ax, message: str) -> Figure:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#555555")
+    ax.text(
+        0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color=palette.MUTED
+    )
     ax.set_axis_off()
     return fig
 
@@ -44,7 +47,7 @@ def lag_chart(linkage_df: pd.DataFrame, period_name: str = "period") -> Figure:
 
     A CI that crosses the zero line is compatible with no link at that lag.
     """
-    fig, ax = figure_axes(8, 3.6)
+    fig, ax = figure_axes(WIDTH, 3.4)
     shown = linkage_df.dropna(subset=["r"])
     if shown.empty:
         return _empty(fig, ax, "not enough units and periods to correlate")
@@ -70,18 +73,24 @@ def lag_chart(linkage_df: pd.DataFrame, period_name: str = "period") -> Figure:
     lags = sorted(shown["lag"].unique())
     ax.set_xticks(lags)
     ax.set_xticklabels([_lag_label(k, period_name) for k in lags])
-    ax.set(ylim=(-1.05, 1.05), ylabel="correlation r (95% CI)", xlabel="")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    ax.set(
+        xlim=(lags[0] - 0.5, lags[-1] + 0.5),  # room for the outer lags' two markers
+        ylim=(-1.05, 1.05),
+        ylabel="correlation r (95% CI)",
+        xlabel="",
+    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     return fig
 
 
 def _lag_label(lag: int, period_name: str) -> str:
+    """The lag in words, on two lines: several stand side by side under a narrow chart."""
     if lag == 0:
-        return f"same {period_name}"
+        return f"same\n{period_name}"
     plural = "s" if abs(lag) != 1 else ""
     if lag > 0:
-        return f"CX {lag} {period_name}{plural} later"
-    return f"CX {-lag} {period_name}{plural} earlier"
+        return f"CX {lag} {period_name}{plural}\nlater"
+    return f"CX {-lag} {period_name}{plural}\nearlier"
 
 
 @PLAIN_TEXT
@@ -100,7 +109,7 @@ def linkage_scatter(
     the within-unit r); ``"between"``: one labelled point per unit (its averages).
     """
     points = linkage_pairs(metrics, ex, cx, lag, kind, remove_period_means)
-    fig, ax = figure_axes(6.5, 4.6)
+    fig, ax = figure_axes(WIDTH, 3.6)
     if len(points) < 3:
         return _empty(fig, ax, "not enough units and periods to show")
     color = KIND_COLORS.get(kind, "#1F4E79")
@@ -116,17 +125,15 @@ def linkage_scatter(
     )
     if kind == "between" and len(points) <= 15:
         for row in points.itertuples():
-            ax.annotate(
-                str(row.unit), (row.ex, row.cx), xytext=(4, 4), textcoords="offset points", size=8
-            )
+            ax.annotate(str(row.unit), (row.ex, row.cx), xytext=(4, 4), textcoords="offset points")
     r = np.corrcoef(points["ex"], points["cx"])[0, 1]
     n_units = points["unit"].nunique()
     note = f"r = {r:.2f}, {n_units} units" + (
         f", {len(points)} unit-{period_name}s" if kind == "within" else ""
     )
-    ax.set_title(note, loc="left", fontsize=9, color="#333333")
+    ax.set_title(note, loc="left", color="#333333")
     suffix = " (vs unit's own average)" if kind == "within" else " (unit average)"
-    when = _lag_label(lag, period_name).replace("CX ", "")
+    when = _lag_label(lag, period_name).replace("CX ", "").replace("\n", " ")
     ax.set(xlabel=f"{ex}{suffix}", ylabel=f"{cx}, {when}{suffix}")
     return fig
 
@@ -140,7 +147,7 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
     rows = compare_df[compare_df["level"].isin(["overall", "category"])]
     order = ["Overall", *[c.name for c in framework.categories]]
     rows = rows.set_index("name").reindex([n for n in order if n in set(rows["name"])])
-    fig, ax = figure_axes(8, 0.8 + 0.5 * max(len(rows), 1))
+    fig, ax = figure_axes(WIDTH, 1.0 + 0.38 * max(len(rows), 1))
     shown = rows.dropna(subset=["change"])
     if shown.empty:
         return _empty(fig, ax, "no comparison to show (too few responses in a wave)")
@@ -158,7 +165,6 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
             difference_text(row["score_now"], row["score_before"]),  # as the table shows it
             va="center",
             ha="left" if positive else "right",
-            size=9,
             color="#222222",
         )
         if pd.notna(row["ci_low"]):
@@ -172,16 +178,14 @@ def wave_chart(compare_df: pd.DataFrame, framework: Framework) -> Figure:
                 linewidth=1.2,
             )
     for name in rows.index.difference(shown.index):
-        ax.text(0, positions[name], "  not shown", va="center", color="#777777", size=9)
+        ax.text(0, positions[name], "  not shown", va="center", color=palette.MUTED)
     ax.axvline(0, color="#444444", linewidth=0.9)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(list(rows.index))
-    for tick in ax.get_yticklabels():
-        tick.set_color(palette.get(tick.get_text(), "#222222"))
     ax.invert_yaxis()
     span = np.nanmax(np.abs(shown[["change", "ci_low", "ci_high"]].to_numpy(dtype=float)))
     span = max(0.3, float(span) * 1.3)
-    ax.set(xlim=(-span, span), xlabel="change since previous wave (score points, 95% CI)")
+    ax.set(xlim=(-span, span), xlabel="change since previous wave\n(score points, 95% CI)")
     return fig
 
 
@@ -194,15 +198,18 @@ def trend_chart(
     ``scale`` is the framework's (min, max): the axis spans it.
     """
     shown = trend_df.dropna(subset=["score"])
-    fig, ax = figure_axes(8, 4.2)
+    fig, ax = figure_axes(WIDTH, 4.2)
     if shown.empty:
         return _empty(fig, ax, "no scores to show")
+    series = list(dict.fromkeys(shown.sort_values(by)[by]))
     waves = trend_df.drop_duplicates("wave_order").sort_values("wave_order")["wave"].tolist()
     sns.lineplot(
         data=shown,
         x="wave_order",
         y="score",
         hue=by,
+        hue_order=series,
+        palette=palette.category_colours(len(series)),
         marker="o",
         ax=ax,
         sort=True,
@@ -211,5 +218,5 @@ def trend_chart(
     ax.set_xticklabels(waves)
     ax.set_xlim(-0.3, len(waves) - 0.7)
     ax.set(ylim=scale, xlabel="", ylabel=f"overall score ({scale[0]}-{scale[1]})")
-    ax.legend(title="", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     return fig

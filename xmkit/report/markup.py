@@ -21,6 +21,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from xmkit.report import palette
+
 __all__ = ["compile_templates", "page", "render", "section", "snippet", "stylesheet"]
 
 _LINE_BREAK = re.compile(r"\n[ \t]*")
@@ -97,7 +99,8 @@ def page(title: str, body: str, css: str = "report.css", footer: str = "Made wit
     """
     # The stylesheet is our own package file and ``body`` our templates' output: both are
     # inserted as they are; only ``title`` and ``footer`` are escaped.
-    view = {"title": title, "css": Markup(stylesheet(css)), "body": Markup(body), "footer": footer}
+    css_text = palette.css_variables() + stylesheet(css)
+    view = {"title": title, "css": Markup(css_text), "body": Markup(body), "footer": footer}
     return _environment().get_template("page.html.j2").render(**view) + "\n"
 
 

@@ -7,6 +7,7 @@ and shows units below the minimum group size or that failed without any score.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,8 +129,10 @@ def stages(ctx: PortfolioContext) -> dict | None:
             ],
         }
     )
-    fig, ax = charts.figure_axes(7, 2.4)
-    charts.sns.barplot(data=rows, x="Name", y="Units", color="#2F5D8A", ax=ax)
+    fig, ax = charts.figure_axes(charts.WIDTH, 2.6)
+    # Stage names on lines of a word or two, so that five fit side by side in the chart's width
+    names = rows.assign(Name=[textwrap.fill(n, 7, break_long_words=False) for n in rows["Name"]])
+    charts.sns.barplot(data=names, x="Name", y="Units", color="#2F5D8A", ax=ax)
     ax.set(xlabel="", ylabel="units")
     caption = "How many units are at each maturity stage."
     return {

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 import pandas as pd
 
 from xmkit.analysis.disclosure import SMALL, mask, notice, protect_metrics, unit_withholding
@@ -25,7 +24,7 @@ from xmkit.analysis.score import gaps_from_scores, score
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import load_responses
-from xmkit.report import charts, findings, views
+from xmkit.report import charts, findings, palette, views
 from xmkit.report.markup import section
 from xmkit.report.views import num
 
@@ -57,8 +56,6 @@ __all__ = [
     "unit_order",
     "units",
 ]
-
-INK = "#1f2a35"  # the page's text colour (report.css --ink)
 
 
 @dataclass
@@ -569,11 +566,8 @@ def categories(ctx: ReportContext) -> dict:
 
 
 def _score_colour(score: float, framework: Framework) -> tuple[str, str]:
-    """Background and text colour of a score on the red-yellow-green scale of the charts."""
-    low, high = framework.scale.min, framework.scale.max
-    red, green, blue, _ = matplotlib.colormaps["RdYlGn"]((score - low) / (high - low))
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return matplotlib.colors.to_hex((red, green, blue)), "#ffffff" if luminance < 0.45 else INK
+    """Background and text colour of a score on the charts' colour-blind-safe score ramp."""
+    return palette.score_colour(score, framework.scale.min, framework.scale.max)
 
 
 def practice_grid(scores: pd.DataFrame, framework: Framework) -> dict:
@@ -603,9 +597,7 @@ def practice_grid(scores: pd.DataFrame, framework: Framework) -> dict:
                 }
             )
         rows.append({"name": cat.name, "color": cat.color, "cells": cells})
-    low, high = framework.scale.min, framework.scale.max
-    stops = [_score_colour(low + (high - low) * i / 4, framework)[0] for i in range(5)]
-    return {"rows": rows, "low": low, "high": high, "stops": stops}
+    return {"rows": rows, "low": framework.scale.min, "high": framework.scale.max}
 
 
 @section("practices")
@@ -613,8 +605,8 @@ def practices(ctx: ReportContext) -> dict:
     if ctx.suppressed:
         return _withheld(ctx, "Practices")
     caption = (
-        "Every practice by category: the colour shows the score, the level is its whole part "
-        "(1 absent to 5 leading)."
+        "Every practice by category: the colour shows the level, the score's whole part "
+        "(1 absent to 5 leading), darker for higher."
     )
     return {
         "title": "Practices",
