@@ -381,11 +381,16 @@ def test_every_shown_difference_is_the_difference_of_the_shown_values(org_html):
 
 
 def _heatmap_units(fragment: str) -> list[str]:
-    """The unit labels of the heatmap (an SVG image), from top to bottom."""
+    """The unit labels of the heatmap (an SVG image), from top to bottom.
+
+    They are the right-aligned labels set level; the column names are turned 45 degrees.
+    """
     src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', fragment).group(1)
     svg = base64.b64decode(src).decode("utf-8")
     labels = re.findall(
-        r'<text style="[^"]*text-anchor: end[^"]*" x="[^"]+" y="([^"]+)"[^>]*>([^<]+)</text>', svg
+        r'<text style="[^"]*text-anchor: end[^"]*" x="[^"]+" y="([^"]+)" '
+        r'transform="rotate\(-?0 [^>]*>([^<]+)</text>',
+        svg,
     )
     return [html.unescape(name) for _, name in sorted(labels, key=lambda t: float(t[0]))]
 
