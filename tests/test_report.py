@@ -308,7 +308,7 @@ def test_html_report_loads_in_chromium_without_console_or_page_errors(org_report
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(file_uri(org_report.folder / "report.html"), wait_until="load")
-    assert page.title() == f"EX/CX alignment: {CLIENT}"
+    assert page.title() == f"{CLIENT} - EX-CX alignment"
     assert errors == []
 
 
@@ -531,7 +531,7 @@ def test_hostile_names_show_as_text_and_run_nothing_in_chromium(hostile_report: 
     assert HOSTILE_CLIENT in text
     assert HOSTILE_UNIT in text
     assert page.inner_text("h1") == HOSTILE_CLIENT
-    assert page.title() == f"EX/CX alignment: {HOSTILE_CLIENT} - {HOSTILE_UNIT}"
+    assert page.title() == f"{HOSTILE_CLIENT} - {HOSTILE_UNIT} - EX-CX alignment"
 
 
 # ---- 8. unit report ------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import fsync_folder, named, write_table
 from xmkit.io.names import clean_name
-from xmkit.io.paths import slugify
+from xmkit.io.paths import report_title, slugify
 from xmkit.io.responses import read_responses
 from xmkit.options import Options, resolve
 from xmkit.render.execute import render_notebook, report_parameters, template_path
@@ -306,7 +306,7 @@ def render_unit(job: UnitJob) -> UnitResult:
             template_path(),
             report_parameters(responses, job.options),
             Path(job.folder),
-            f"EX/CX alignment: {job.options.client} - {job.unit}",
+            report_title(job.options.client, job.unit, job.options.period),
             formats,
             printer=printer,
             timeout=job.options.timeout,
