@@ -179,7 +179,7 @@ def _check_inputs(assessment: Assessment, path: Path) -> None:
             logo_data_uri(assessment.logo_path)
         except XmkitError as exc:
             problems.extend(
-                Problem(str(path), f"logo: {p.message}", value=p.file, expected=p.expected)
+                Problem(str(path), f"logo {p.file}: {p.message}", expected=p.expected)
                 for p in exc.problems
             )
     if assessment.targets:
