@@ -1,8 +1,8 @@
 """A firm's logo for the report cover, checked and embedded as a data URI.
 
 Only PNG, JPEG and SVG files are accepted, told apart by their first bytes (not their name),
-and at most :data:`MAX_LOGO_BYTES`. The report shows the logo as an ``<img>`` whose source is
-the data URI: a browser never runs scripts or loads resources from an SVG shown that way, so
+and at most :data:`MAX_LOGO_BYTES`. The report shows the logo as an image element whose source
+is the data URI: a browser never runs scripts or loads resources from an SVG shown that way, so
 an SVG's markup never becomes part of the page.
 """
 

@@ -10,10 +10,10 @@ the Sample section shows a count only where those tables show the group.
 
 from __future__ import annotations
 
-import html
+import datetime as dt
 import json
-import re
 from collections.abc import Mapping
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from xmkit.report.sections import ReportContext
 
 __all__ = [
-    "EFFORT",
     "contents",
     "handover_inputs",
     "metrics",
@@ -37,8 +36,6 @@ __all__ = [
     "sample",
 ]
 
-EFFORT = {"S": "S: weeks", "M": "M: a quarter", "L": "L: several quarters"}
-"""How a step's effort reads in the roadmap table."""
 NO_DEPENDENCY = "Nothing: can start now"
 
 
@@ -155,7 +152,7 @@ def roadmap_table(steps: pd.DataFrame, framework: Framework) -> dict | None:
                 "Step": f"{step.priority}. {step.practice} (level {step.current_level} to "
                 f"{step.target_level})",
                 "Owner": detail.owner or "",
-                "Effort": EFFORT.get(detail.effort or "", ""),
+                "Effort": detail.effort or "",
                 "Success measure": detail.success or "",
                 "Depends on": findings.name_list(needs) if needs else NO_DEPENDENCY,
             }
@@ -164,6 +161,10 @@ def roadmap_table(steps: pd.DataFrame, framework: Framework) -> dict | None:
 
 
 # ---- sample --------------------------------------------------------------------------------
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 def _rate(respondents: int, people: int | None) -> str:
@@ -227,14 +228,14 @@ def sample(ctx: ReportContext) -> dict:
         rate = f"{total} of {invited} people invited answered ({_rate(total, invited)})."
     dates = ctx.fieldwork
     fieldwork = (
-        f"Fieldwork ran from {dates['start']:%d %B %Y} to {dates['end']:%d %B %Y}."
+        f"Fieldwork ran from {_day(dates['start'])} to {_day(dates['end'])}."
         if dates
         else "The fieldwork dates were not given."
     )
     return {
         "title": "Who answered",
         "total": total if shown else ctx.fewer(),
-        "scope": ctx.scope,
+        "scope": f"for {ctx.unit}" if ctx.unit else "across the organization",
         "fieldwork": fieldwork,
         "rate": rate,
         "roles": views.table(role_table, "sample") if shown else None,
@@ -300,7 +301,8 @@ def metrics(ctx: ReportContext) -> dict | None:
             else f"Too few units or {per}s to test whether {ex} leads {cx}."
         )
     return {
-        "title": f"{ex} and {cx} by business unit",
+        "title": "EX and CX metrics by business unit",
+        "names": f"{ex} and {cx}",
         "link": link,
         "caption": f"The latest {per}'s value of each metric and its change from the {per} "
         f"before (blank when that {per} is missing); units whose metrics are built from fewer "
@@ -311,18 +313,45 @@ def metrics(ctx: ReportContext) -> dict | None:
 
 # ---- table of contents -------------------------------------------------------------------------
 
-_HEADING = re.compile(r'<div class="anchor" id="sec-([a-z_]+)"></div><h2>(.*?)</h2>', re.S)
+ANCHOR = "sec-"
+"""The id prefix of a section's anchor (``templates/sections/_section.html.j2``)."""
+
+
+class _Headings(HTMLParser):
+    """The (key, heading text) of each section anchor and the heading that follows it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.items: list[tuple[str, str]] = []
+        self._key: str | None = None
+        self._text: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        ident = dict(attrs).get("id") or ""
+        if ident.startswith(ANCHOR):
+            self._key = ident[len(ANCHOR) :]
+        elif tag == "h2" and self._key is not None:
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2" and self._text is not None:
+            self.items.append((self._key or "", "".join(self._text).strip()))
+            self._key = self._text = None
 
 
 def contents(*sections: str) -> str:
     """A table of contents linking to every section shown (rendered section HTML, in order).
 
     The links are fragment links (``#sec-<key>``), which both the browser and Chromium's PDF
-    keep: in the PDF each entry jumps to its page.
+    keep: in the PDF each entry jumps to its page. The headings are read back from the
+    sections' own HTML, so a renamed or added section is listed as it is shown.
     """
-    items = [
-        (key, html.unescape(re.sub(r"<[^>]+>", "", title)))
-        for part in sections
-        for key, title in _HEADING.findall(part)
-    ]
-    return str(render("contents.html.j2", items=items)) if items else ""
+    parser = _Headings()
+    for part in sections:
+        parser.feed(part)
+    parser.close()
+    return str(render("contents.html.j2", items=parser.items)) if parser.items else ""
