@@ -36,6 +36,7 @@ BIN = Path(sys.executable).parent
 XMKIT = BIN / "xmkit"
 PAPERMILL = BIN / "papermill"
 SECTIONS = [
+    "Contents",
     "Executive summary",
     "Maturity stage",
     "Category scores",
@@ -43,7 +44,9 @@ SECTIONS = [
     "Business units",
     "Perception gaps between roles",
     "Agreement",
+    "Who answered",
     "Evidence: does EX lead CX here?",
+    "EX and CX metrics by business unit",
     "Progress since 2025 Q4",
     "Targets",
     "Recommended next steps and roadmap",
@@ -308,7 +311,7 @@ def test_html_report_loads_in_chromium_without_console_or_page_errors(org_report
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(file_uri(org_report.folder / "report.html"), wait_until="load")
-    assert page.title() == f"{CLIENT} - EX-CX alignment"
+    assert page.title() == f"{CLIENT} - EX-CX alignment 2026 Q4"
     assert errors == []
 
 
@@ -432,7 +435,7 @@ def test_pdf_pages_are_a4(org_report: Rendered):
 def test_org_report_sections_appear_in_order_after_the_cover(org_report: Rendered):
     assert h2_titles(org_report.source) == SECTIONS
     text = org_report.text
-    assert text.startswith("EX/CX alignment maturity report")
+    assert text.startswith("Download the PDF EX/CX alignment maturity report")
     position = text.index(CLIENT)
     for title in SECTIONS:
         found = text.find(title, position + 1)
@@ -621,7 +624,12 @@ def test_papermill_runs_the_template_directly(tmp_path: Path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     shown = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "<h1>Papermill Direct Client</h1>" in shown
-    evidence = {"Evidence: does EX lead CX here?", "Progress since 2025 Q4", "Targets"}
+    evidence = {
+        "Evidence: does EX lead CX here?",
+        "EX and CX metrics by business unit",
+        "Progress since 2025 Q4",
+        "Targets",
+    }
     assert h2_titles(shown) == [s for s in SECTIONS if s not in evidence]  # none asked for
 
 
