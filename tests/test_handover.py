@@ -228,6 +228,7 @@ def test_ex_and_cx_metrics_side_by_side_per_unit_with_change_and_link(source: st
     ]
     # metrics.csv: Stores North engagement 66.9 then 63.7, NPS 32 then 37 (2026-Q3, Q4)
     assert rows["Stores North"][1:] == ["63.7", "-3.2", "37.0", "+5.0", "2026-Q4"]
+    assert "Pop-up Stores" not in rows  # its survey results are hidden (4 respondents)
     assert "most strongly linked" in html.unescape(part) or "Too few" in html.unescape(part)
 
 

@@ -266,16 +266,29 @@ def _change(value: float) -> str:
 def metrics(ctx: ReportContext) -> dict | None:
     """EX and CX metrics side by side per unit: latest value, change, and the link found.
 
-    The metrics are the evidence section's (hidden groups already left out); the link is the
-    evidence headline, computed across units, so a unit report points to the organization's.
+    The metrics are the evidence section's (hidden groups already left out); a unit whose
+    survey results are hidden shows no metrics either, since a metric such as engagement may
+    come from the same few people. The link is the evidence headline, computed across units,
+    so a unit report points to the organization's.
     """
     if ctx.metrics is None or ctx.metrics.empty:
         return None
     from xmkit.analysis.linkage import strongest_lag
 
     ex, cx, per = ctx.ex[0], ctx.cx[0], ctx.period_name
+    title = "EX and CX metrics by business unit"
+    if ctx.suppressed:
+        return {
+            "title": title,
+            "withheld": f"No metrics are shown for {ctx.scope}, whose "
+            "survey results are hidden to protect respondents.",
+        }
+    overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"]
+    hidden = set(overall.loc[overall["suppressed"].astype(bool), "unit"].astype(str))
     rows = []
     for unit, own in ctx.metrics.groupby("unit", sort=True):
+        if str(unit) in hidden:
+            continue
         row: dict = {"Business unit": str(unit)}
         periods = []
         for name in (ex, cx):
@@ -301,12 +314,13 @@ def metrics(ctx: ReportContext) -> dict | None:
             else f"Too few units or {per}s to test whether {ex} leads {cx}."
         )
     return {
-        "title": "EX and CX metrics by business unit",
+        "title": title,
         "names": f"{ex} and {cx}",
         "link": link,
         "caption": f"The latest {per}'s value of each metric and its change from the {per} "
-        f"before (blank when that {per} is missing); units whose metrics are built from fewer "
-        f"than {ctx.min_group_size} respondents are left out.",
+        f"before (blank when that {per} is missing). Units whose survey results are hidden, "
+        f"or whose metrics are built from fewer than {ctx.min_group_size} respondents, are "
+        "left out.",
         "table": views.table(pd.DataFrame(rows), "metrics"),
     }
 
