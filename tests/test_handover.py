@@ -9,6 +9,7 @@ that tries to run a script.
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import re
@@ -253,7 +254,12 @@ def test_contents_links_resolve_to_anchors_in_html_and_pdf(report: Path, browser
 
 
 def test_logo_is_embedded_as_an_image_and_its_script_never_runs(report: Path, source: str, browser):
-    assert re.search(r'<img class="logo" src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', source)
+    found = re.search(
+        r'<img class="logo" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', source
+    )
+    assert found
+    svg = base64.b64decode(found.group(1)).decode("utf-8")
+    assert "<rect" in svg and "script" not in svg and "onload" not in svg  # cleaned as well
     assert "<script" not in source and "pwned" not in source
     page = browser.new_page()
     try:
@@ -301,4 +307,7 @@ def test_a_missing_logo_is_an_input_error_naming_the_path(tmp_path: Path):
     with pytest.raises(
         XmkitError, match=r"logo /.*/notes\.txt: logo is not a PNG, JPEG or SVG image"
     ):
+        load_assessment(folder)
+    (folder / "notes.txt").write_text("<svg><unclosed></svg>", encoding="utf-8")
+    with pytest.raises(XmkitError, match=r"notes\.txt: logo is not well-formed SVG"):
         load_assessment(folder)

@@ -234,7 +234,9 @@ def sample(ctx: ReportContext) -> dict:
     )
     return {
         "title": "Who answered",
-        "total": total if shown else ctx.fewer(),
+        "total": total,
+        "shown": shown,
+        "why": "" if shown else ctx.hidden_label(ctx.overall["suppressed_reason"]),
         "scope": f"for {ctx.unit}" if ctx.unit else "across the organization",
         "fieldwork": fieldwork,
         "rate": rate,
@@ -283,8 +285,10 @@ def metrics(ctx: ReportContext) -> dict | None:
             "withheld": f"No metrics are shown for {ctx.scope}, whose "
             "survey results are hidden to protect respondents.",
         }
-    overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"]
-    hidden = set(overall.loc[overall["suppressed"].astype(bool), "unit"].astype(str))
+    hidden = set()
+    if "unit" in ctx.unit_scores:  # a whole-organization report
+        overall = ctx.unit_scores[ctx.unit_scores["level"] == "overall"]
+        hidden = set(overall.loc[overall["suppressed"].astype(bool), "unit"].astype(str))
     rows = []
     for unit, own in ctx.metrics.groupby("unit", sort=True):
         if str(unit) in hidden:
