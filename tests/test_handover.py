@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -311,3 +312,35 @@ def test_a_missing_logo_is_an_input_error_naming_the_path(tmp_path: Path):
     (folder / "notes.txt").write_text("<svg><unclosed></svg>", encoding="utf-8")
     with pytest.raises(XmkitError, match=r"notes\.txt: logo is not well-formed SVG"):
         load_assessment(folder)
+
+
+def test_a_missing_logo_flag_fails_before_any_kernel_and_writes_nothing(tmp_path: Path):
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(XMKIT), "report", str(EXAMPLE), "--logo", str(tmp_path / "nope.png"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert f"{tmp_path / 'nope.png'}: logo file not found" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_headcounts_below_the_responses_or_for_unknown_units_are_input_errors():
+    from xmkit.report.handover import handover_inputs
+
+    data = pd.DataFrame({"unit": ["North"] * 6 + ["South"] * 5})
+    ok = handover_inputs(data, None, None, None, '{"North": 10, "South": 5}', None, ROOT)
+    assert ok["headcounts"] == {"North": 10, "South": 5}
+    with pytest.raises(XmkitError) as caught:
+        handover_inputs(data, None, None, None, {"North": 4, "West": 9}, None, ROOT)
+    message = str(caught.value)
+    assert "North: 4 people invited but 6 responses" in message
+    assert "no responses for West" in message
+    with pytest.raises(XmkitError, match="headcounts: North: Input should be greater than"):
+        handover_inputs(data, None, None, None, {"North": 0}, None, ROOT)
+    with pytest.raises(XmkitError, match=r"fieldwork: .*end 2026-10-01 is before start"):
+        handover_inputs(
+            data, None, None, None, None, '{"start": "2026-10-05", "end": "2026-10-01"}', ROOT
+        )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
 from xmkit.framework import load_framework
+from xmkit.io.logo import logo_data_uri
 from xmkit.io.paths import download_name, report_title, slugify
 from xmkit.options import Options, resolve
 from xmkit.report.markup import page
@@ -238,6 +239,8 @@ def render_options(
         )
     if options.framework:
         load_framework(options.framework)  # fail now, clearly, before starting a kernel
+    if options.logo:
+        logo_data_uri(options.logo)  # the same for a --logo that is missing or not an image
     client, unit = options.client, options.unit
     title = report_title(client, unit, options.period)
     return render_notebook(
