@@ -105,7 +105,8 @@ def handover_inputs(
     """The :class:`~xmkit.report.sections.ReportContext` fields of the hand-over details.
 
     A relative ``logo`` is read from ``base`` (the responses file's folder); every problem is
-    an :class:`~xmkit.errors.InputError` naming the input.
+    an :class:`~xmkit.errors.InputError` naming the input. The fieldwork dates are the first
+    and last response date when the responses have a date column, else ``fieldwork``.
     """
     from xmkit.io.assessment import Fieldwork
     from xmkit.io.logo import logo_data_uri
@@ -118,6 +119,9 @@ def handover_inputs(
     if counts:
         out["headcounts"] = _headcounts(counts, data, unit)
     dates = _mapping(fieldwork, "fieldwork")
+    if "date" in data and data["date"].notna().any():  # the responses' own dates come first
+        days = pd.to_datetime(data["date"]).dropna()
+        dates = {"start": days.min().date().isoformat(), "end": days.max().date().isoformat()}
     if dates:
         try:
             out["fieldwork"] = Fieldwork.model_validate(dates).model_dump()
