@@ -344,3 +344,22 @@ def test_headcounts_below_the_responses_or_for_unknown_units_are_input_errors():
         handover_inputs(
             data, None, None, None, None, '{"start": "2026-10-05", "end": "2026-10-01"}', ROOT
         )
+
+
+def test_a_date_column_gives_the_fieldwork_dates_over_the_assessment(tmp_path: Path):
+    from xmkit.io.responses import load_responses
+    from xmkit.report.handover import handover_inputs
+
+    rows = list(csv.DictReader((EXAMPLE / "responses.csv").open(encoding="utf-8")))
+    for i, row in enumerate(rows):
+        row["Response date"] = f"2026-11-{3 + i % 20:02d}"
+    rows[5]["Response date"] = "not a date"  # ignored, as no date
+    path = tmp_path / "responses.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    data = load_responses(path, load_framework())
+    given = {"start": "2026-10-05", "end": "2026-10-30"}
+    dates = handover_inputs(data, None, None, None, None, given, tmp_path)["fieldwork"]
+    assert (dates["start"].isoformat(), dates["end"].isoformat()) == ("2026-11-03", "2026-11-22")
