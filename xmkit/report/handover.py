@@ -101,12 +101,14 @@ def handover_inputs(
     headcounts: str | Mapping | None,
     fieldwork: str | Mapping | None,
     base: Path,
+    min_size: int = 1,
 ) -> dict:
     """The :class:`~xmkit.report.sections.ReportContext` fields of the hand-over details.
 
     A relative ``logo`` is read from ``base`` (the responses file's folder); every problem is
     an :class:`~xmkit.errors.InputError` naming the input. The fieldwork dates are the first
-    and last response date when the responses have a date column, else ``fieldwork``.
+    and last response date when the responses have a date column and at least ``min_size``
+    rows (the days of a smaller group's answers are not shown), else ``fieldwork``.
     """
     from xmkit.io.assessment import Fieldwork
     from xmkit.io.logo import logo_data_uri
@@ -119,7 +121,7 @@ def handover_inputs(
     if counts:
         out["headcounts"] = _headcounts(counts, data, unit)
     dates = _mapping(fieldwork, "fieldwork")
-    if "date" in data and data["date"].notna().any():  # the responses' own dates come first
+    if "date" in data and data["date"].notna().sum() >= min_size:  # the responses' own first
         days = pd.to_datetime(data["date"]).dropna()
         dates = {"start": days.min().date().isoformat(), "end": days.max().date().isoformat()}
     if dates:

@@ -251,7 +251,7 @@ def prepare(
         steps = apply_targets(steps, scores, target_table, framework)
     from xmkit.report.handover import handover_inputs
 
-    extras = handover_inputs(data, unit, firm, logo, headcounts, fieldwork, base)
+    extras = handover_inputs(data, unit, firm, logo, headcounts, fieldwork, base, min_size)
     evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed, min_size)
     waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores)
     return ReportContext(
