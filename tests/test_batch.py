@@ -55,7 +55,7 @@ from xmkit.io.paths import WINDOWS_RESERVED
 pytestmark = pytest.mark.slow
 
 CLIENT = "Acme"
-TITLE = "EX/CX alignment: {client} - {unit}"
+TITLE = "{client} - {unit} - EX-CX alignment"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RENDERED = {"done", "unchanged"}

@@ -36,6 +36,7 @@ BIN = Path(sys.executable).parent
 XMKIT = BIN / "xmkit"
 PAPERMILL = BIN / "papermill"
 SECTIONS = [
+    "Contents",
     "Executive summary",
     "Maturity stage",
     "Category scores",
@@ -43,7 +44,9 @@ SECTIONS = [
     "Business units",
     "Perception gaps between roles",
     "Agreement",
+    "Who answered",
     "Evidence: does EX lead CX here?",
+    "EX and CX metrics by business unit",
     "Progress since 2025 Q4",
     "Targets",
     "Recommended next steps and roadmap",
@@ -308,7 +311,7 @@ def test_html_report_loads_in_chromium_without_console_or_page_errors(org_report
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(file_uri(org_report.folder / "report.html"), wait_until="load")
-    assert page.title() == f"EX/CX alignment: {CLIENT}"
+    assert page.title() == f"{CLIENT} - EX-CX alignment 2026 Q4"
     assert errors == []
 
 
@@ -431,7 +434,7 @@ def test_pdf_pages_are_a4(org_report: Rendered):
 def test_org_report_sections_appear_in_order_after_the_cover(org_report: Rendered):
     assert h2_titles(org_report.source) == SECTIONS
     text = org_report.text
-    assert text.startswith("EX/CX alignment maturity report")
+    assert text.startswith("Download the PDF EX/CX alignment maturity report")
     position = text.index(CLIENT)
     for title in SECTIONS:
         found = text.find(title, position + 1)
@@ -446,7 +449,9 @@ def test_org_report_sections_appear_in_order_after_the_cover(org_report: Rendere
 
 
 def test_small_unit_is_listed_without_any_score(org_report: Rendered, example_data):
-    rows = [r for r in table_rows(org_report.source) if r and r[0] == "Pop-up Stores"]
+    # The Who answered section lists it too, without its count (tests/test_handover.py).
+    source = re.sub(r'<section class="section-sample">.*?</section>', "", org_report.source)
+    rows = [r for r in table_rows(source) if r and r[0] == "Pop-up Stores"]
     assert len(rows) == 1, rows
     # one line: its name and size, then the reason once across the score and stage columns
     _name, respondents, reason = rows[0]
@@ -530,7 +535,7 @@ def test_hostile_names_show_as_text_and_run_nothing_in_chromium(hostile_report: 
     assert HOSTILE_CLIENT in text
     assert HOSTILE_UNIT in text
     assert page.inner_text("h1") == HOSTILE_CLIENT
-    assert page.title() == f"EX/CX alignment: {HOSTILE_CLIENT} - {HOSTILE_UNIT}"
+    assert page.title() == f"{HOSTILE_CLIENT} - {HOSTILE_UNIT} - EX-CX alignment"
 
 
 # ---- 8. unit report ------------------------------------------------------------------------
@@ -620,7 +625,12 @@ def test_papermill_runs_the_template_directly(tmp_path: Path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     shown = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "<h1>Papermill Direct Client</h1>" in shown
-    evidence = {"Evidence: does EX lead CX here?", "Progress since 2025 Q4", "Targets"}
+    evidence = {
+        "Evidence: does EX lead CX here?",
+        "EX and CX metrics by business unit",
+        "Progress since 2025 Q4",
+        "Targets",
+    }
     assert h2_titles(shown) == [s for s in SECTIONS if s not in evidence]  # none asked for
 
 

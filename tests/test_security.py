@@ -84,6 +84,8 @@ ALLOWED_TAGS = {
     "span",
     "br",
     "sub",
+    "nav",  # the table of contents, whose links are checked below
+    "a",
 }
 
 
@@ -549,3 +551,14 @@ def test_dollar_signs_in_names_are_drawn_as_text_not_parsed_as_tex(make_wide):
     data["unit"] = ["Cost $\\frac$ centre"] * 6 + ["Sales_$ & $_Ops"] * 6
     ctx = xr.prepare(data, "Acme", min_group_size=5, n_boot=0)
     assert "Cost $\\frac$ centre" in xr.units(ctx)
+
+
+def test_hand_over_sections_escape_every_input_text(hostile_context):
+    from xmkit.report import handover
+
+    sections = [xr.summary(hostile_context), xr.roles(hostile_context)]
+    for fragment in [handover.sample(hostile_context), handover.contents(*sections)]:
+        assert "<script" not in fragment.lower()
+        assert_inert(fragment)
+    links = re.findall(r'href="([^"]*)"', handover.contents(*sections))
+    assert links and all(re.fullmatch(r"#sec-[a-z_]+", link) for link in links)

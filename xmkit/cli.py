@@ -64,6 +64,7 @@ def _reading_args(parser: argparse.ArgumentParser) -> None:
         ("role", "Your role"),
         ("id", "Respondent ID"),
         ("comment", "Any other comments?"),
+        ("date", "RecordedDate"),
     ):
         group.add_argument(
             f"--{role}-column",
@@ -89,7 +90,7 @@ def _reading(args: argparse.Namespace, columns: dict | None = None) -> dict:
     """The read_responses options given on the command line, over ``columns`` of an assessment."""
     named = {
         role: value
-        for role in ("unit", "role", "id", "comment")
+        for role in ("unit", "role", "id", "comment", "date")
         if (value := getattr(args, f"{role}_column", None))
     }
     merged = {**(columns or {}), **named}

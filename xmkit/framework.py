@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import (
@@ -35,6 +35,7 @@ __all__ = [
     "Framework",
     "Gating",
     "Horizon",
+    "NextStep",
     "Practice",
     "Question",
     "Roadmap",
@@ -89,28 +90,56 @@ class Question(_Strict):
         return dict(sorted(value.items()))
 
 
+Effort = Literal["S", "M", "L"]
+"""A step's effort: small (weeks), medium (a quarter), large (several quarters)."""
+
+
+class NextStep(_Strict):
+    """One roadmap step with what a consultant hands over: who, how big, how to tell it worked.
+
+    Written in the YAML either as the step's text alone or as a mapping with ``step`` and the
+    optional ``owner``, ``effort`` (S, M or L), ``success`` and ``depends_on`` (practice ids
+    whose work this step builds on).
+    """
+
+    step: Text
+    owner: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    effort: Effort | None = None
+    success: Text | None = None
+    depends_on: list[Id] = Field(default_factory=list, max_length=12)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_alone(cls, data: object) -> object:
+        return {"step": data} if isinstance(data, str) else data
+
+
 class Practice(_Strict):
     id: Id
     name: Text
     description: Text
     questions: list[Question] = Field(min_length=1)
-    next_steps: dict[int, Text]
+    next_steps: dict[int, NextStep]
 
     @field_validator("next_steps")
     @classmethod
-    def _on_scale(cls, value: dict[int, str], info: ValidationInfo) -> dict[int, str]:
+    def _on_scale(cls, value: dict[int, NextStep], info: ValidationInfo) -> dict[int, NextStep]:
         scale = _context_scale(info)
         if scale:
             _check_steps(value, *scale, "next_steps")
         return dict(sorted(value.items()))
 
-    def next_step(self, level: int) -> str:
+    def step_at(self, level: int) -> NextStep:
         """The step from ``level`` to the next: the one written for the highest level <= it.
 
         On a scale with more points than steps written (0-10 with steps at 0, 3, 5 and 8), a
         step applies from its level until the next one written.
         """
         return self.next_steps[max(k for k in self.next_steps if k <= level)]
+
+    def next_step(self, level: int) -> str:
+        """The text of :meth:`step_at`."""
+        return self.step_at(level).step
 
 
 class Category(_Strict):
@@ -325,6 +354,15 @@ class Framework(_Strict):
             for q in practice.questions:
                 _check_points(q.levels, low, high, f"question {q.id}: levels")
             _check_steps(practice.next_steps, low, high, f"practice {practice.id}: next_steps")
+        practice_ids = {p.id for _, p in self.practices}
+        for _, practice in self.practices:
+            for level, step in practice.next_steps.items():
+                for needed in step.depends_on:
+                    if needed not in practice_ids or needed == practice.id:
+                        raise ValueError(
+                            f"practice {practice.id}: next_steps.{level}.depends_on names "
+                            f"{needed!r}, not another practice's id ({sorted(practice_ids)})"
+                        )
         cat_ids = {c.id for c in self.categories}
         for where, cid in [
             ("gating.category", self.gating.category),

@@ -187,6 +187,31 @@ class Options(BaseModel):
         "by a batch; xmkit.analysis.disclosure.unit_withholding)",
         "notebook",
     )
+    firm: str | None = _opt(
+        None,
+        "consulting firm's name shown on the cover (default: the assessment's firm:)",
+        "report batch notebook",
+        "NAME",
+        min_length=1,
+        max_length=200,
+    )
+    logo: Path | None = _opt(
+        None,
+        "firm's logo on the cover: PNG, JPEG or SVG, at most 512 KB (default: the "
+        "assessment's logo:)",
+        "report batch notebook",
+        "FILE",
+    )
+    headcounts: Annotated[dict | None, BeforeValidator(_json)] = _opt(
+        None,
+        "people invited per business unit, for the response rate (the assessment's headcounts:)",
+        "notebook",
+    )
+    fieldwork: Annotated[dict | None, BeforeValidator(_json)] = _opt(
+        None,
+        "first and last day of fieldwork, {start, end} (the assessment's fieldwork:)",
+        "notebook",
+    )
     industry: str | None = _opt(
         None,
         "industry to benchmark against: adds percentile ranks from the firm's benchmark store "
@@ -292,7 +317,7 @@ class Options(BaseModel):
         for name, value in values.items():
             if isinstance(value, Path):
                 values[name] = str(value.resolve())
-        for name in ("targets", "withhold", "reading"):
+        for name in ("targets", "withhold", "reading", "headcounts", "fieldwork"):
             values[name] = json.dumps(getattr(self, name)) if getattr(self, name) else None
         return values
 
@@ -346,6 +371,10 @@ def assessment_values(assessment) -> dict[str, object]:
         "min_group_size": assessment.min_group_size,
         "targets": assessment.targets,
         "industry": assessment.industry or None,
+        "firm": assessment.firm or None,
+        "logo": assessment.logo_path,
+        "headcounts": assessment.headcounts,
+        "fieldwork": assessment.fieldwork.model_dump(mode="json") if assessment.fieldwork else None,
         "reading": {"columns": assessment.columns.model_dump(exclude_defaults=True)}
         if assessment.columns
         else None,

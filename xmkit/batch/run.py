@@ -40,8 +40,9 @@ from xmkit.batch.manifest import Manifest, hashes, intact, read_manifest
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import fsync_folder, named, write_table
+from xmkit.io.logo import logo_data_uri
 from xmkit.io.names import clean_name
-from xmkit.io.paths import slugify
+from xmkit.io.paths import report_title, slugify
 from xmkit.io.responses import read_responses
 from xmkit.options import Options, resolve
 from xmkit.render.execute import render_notebook, report_parameters, template_path
@@ -306,7 +307,7 @@ def render_unit(job: UnitJob) -> UnitResult:
             template_path(),
             report_parameters(responses, job.options),
             Path(job.folder),
-            f"EX/CX alignment: {job.options.client} - {job.unit}",
+            report_title(job.options.client, job.unit, job.options.period),
             formats,
             printer=printer,
             timeout=job.options.timeout,
@@ -447,6 +448,8 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
     start = time.perf_counter()
     opts = src.options
     framework = load_framework(opts.framework)
+    if opts.logo:
+        logo_data_uri(opts.logo)  # a bad --logo fails once, not in every unit's report
     min_size = opts.min_size(framework.thresholds.min_group_size)
     if (removed := _clean_leftovers(folder)) and not quiet:
         print(

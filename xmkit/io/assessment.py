@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.columns import ColumnRoles
@@ -13,6 +22,7 @@ from xmkit.options import Lag, PeriodName
 
 __all__ = [
     "Assessment",
+    "Fieldwork",
     "MetricsInput",
     "PreviousInput",
     "load_assessment",
@@ -43,6 +53,24 @@ class PreviousInput(BaseModel):
     period: str = Field(default="", max_length=100)
 
 
+class Fieldwork(BaseModel):
+    """``fieldwork:`` of an assessment: the first and last day responses were collected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Fieldwork:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+Headcount = Annotated[int, Field(ge=1, le=10_000_000)]
+
+
 class Assessment(BaseModel):
     """The contents of an ``assessment.yaml``; paths are relative to that file."""
 
@@ -60,6 +88,13 @@ class Assessment(BaseModel):
     targets: dict | None = None
     columns: ColumnRoles | None = None
     """Which columns of the responses file are the id, unit, role, comment (and questions)."""
+    firm: str = Field(default="", max_length=200)
+    """The consulting firm's name, shown on the cover."""
+    logo: Path | None = None
+    """The firm's logo (PNG, JPEG or SVG), relative to the assessment folder."""
+    headcounts: dict[str, Headcount] | None = Field(default=None, min_length=1)
+    """People invited per business unit: gives the response rate in the Sample section."""
+    fieldwork: Fieldwork | None = None
     folder: Path = Path(".")
 
     @field_validator("metrics", mode="before")
@@ -79,6 +114,10 @@ class Assessment(BaseModel):
     @property
     def previous_path(self) -> Path | None:
         return self.folder / self.previous.responses if self.previous else None
+
+    @property
+    def logo_path(self) -> Path | None:
+        return self.folder / self.logo if self.logo else None
 
     @property
     def responses_path(self) -> Path:
@@ -133,6 +172,16 @@ def _check_inputs(assessment: Assessment, path: Path) -> None:
         )
         if file is not None and not file.is_file()
     ]
+    if assessment.logo_path is not None:
+        from xmkit.io.logo import logo_data_uri
+
+        try:
+            logo_data_uri(assessment.logo_path)
+        except XmkitError as exc:
+            problems.extend(
+                Problem(str(path), f"logo {p.file}: {p.message}", expected=p.expected)
+                for p in exc.problems
+            )
     if assessment.targets:
         from xmkit.analysis.targets import parse_targets
         from xmkit.framework import load_framework

@@ -38,7 +38,7 @@ __all__ = [
     "short",
 ]
 
-ROLES = ("respondent_id", "unit", "role", "comment")
+ROLES = ("respondent_id", "unit", "role", "comment", "date")
 # Headers recognised without a flag (compared after norm_header). Deliberately narrow:
 # "location", "team" or "site" often mean something else in an export (Qualtrics'
 # LocationLatitude, a team question), so those need --unit-column.
@@ -70,6 +70,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "role": ("role", "job role", "respondent role", "your role", "role group"),
     "comment": ("comment", "comments", "free text", "remarks", "any other comments"),
+    # Narrow on purpose: a platform's StartDate or RecordedDate is named with --date-column.
+    "date": ("date", "response date", "response_date", "date of response"),
 }
 # Columns a platform derives from a question (Qualtrics NPS group, "other" text, display
 # order): they must never take the question from its real column.
@@ -114,12 +116,15 @@ class ColumnRoles(BaseModel):
     unit: str | None = Field(default=None, min_length=1)
     role: str | None = Field(default=None, min_length=1)
     comment: str | None = Field(default=None, min_length=1)
+    date: str | None = Field(default=None, min_length=1)
+    """The day each response was given: the report's fieldwork dates (first and last)."""
     questions: dict[str, str] = Field(default_factory=dict)
 
     def named(self) -> dict[str, str]:
         """The roles given, keyed like :data:`ROLES`."""
         given = {"respondent_id": self.id, "unit": self.unit, "role": self.role}
         given["comment"] = self.comment
+        given["date"] = self.date
         return {role: name for role, name in given.items() if name}
 
 

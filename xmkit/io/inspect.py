@@ -29,6 +29,7 @@ ROLE_LABELS = {
     "unit": "unit",
     "role": "role",
     "comment": "comment",
+    "date": "response date",
 }
 LAYOUTS = {
     "wide": "wide table (question ids as headers)",
@@ -129,6 +130,7 @@ def found_roles(loaded: Loaded) -> ColumnRoles:
             ("unit", "unit"),
             ("role", "role"),
             ("comment", "comment"),
+            ("date", "date"),
         )
         if (col := cmap.roles[role])
     }

@@ -7,8 +7,11 @@ import re
 import unicodedata
 
 __all__ = [
+    "MAX_DOWNLOAD_NAME",
     "MAX_SLUG",
     "WINDOWS_RESERVED",
+    "download_name",
+    "report_title",
     "slugify",
 ]
 
@@ -48,3 +51,30 @@ def slugify(text: str, fallback: str = "unnamed") -> str:
     if slug in WINDOWS_RESERVED:
         slug = f"{slug}-{digest}"
     return slug
+
+
+MAX_DOWNLOAD_NAME = 150
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def report_title(client: str, unit: str | None = None, period: str = "") -> str:
+    """What a person calls the report: ``Northwind Retail Group - Stores North - EX-CX
+    alignment 2026 Q4``; the page title, the PDF's title and the base of its download name."""
+    parts = [client, unit or "", f"EX-CX alignment {period}".strip()]
+    return " - ".join(p.strip() for p in parts if p and p.strip())
+
+
+def download_name(title: str, extension: str) -> str:
+    """``title`` as a file name offered for download (the ``download`` attribute of a link).
+
+    The files on disk keep their stable slug layout; this is only the name a browser
+    suggests. Path separators, control characters and characters Windows refuses become a
+    space, leading dots and spaces go (no hidden file, no ``..``), and the name is shortened
+    to :data:`MAX_DOWNLOAD_NAME` characters before the extension.
+    """
+    name = unicodedata.normalize("NFKC", str(title))
+    name = " ".join(_UNSAFE.sub(" ", name).split()).lstrip(". -").rstrip(". ")
+    name = name[:MAX_DOWNLOAD_NAME].rstrip(". ") or "report"
+    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+        name = f"report {name}"
+    return f"{name}.{extension}"

@@ -1239,6 +1239,10 @@ def _to_standard(
         # CSV written from this table later without quotes, splitting a respondent in two.
         comments = _text(table[meta_cols["comment"]])
         out["comment"] = comments.str.replace(r"\r\n?", "\n", regex=True)
+    if meta_cols.get("date"):
+        # Only the first and last day are ever shown (fieldwork); what is no date stays NaT.
+        days = pd.to_datetime(_text(table[meta_cols["date"]]), errors="coerce", format="mixed")
+        out["date"] = days.dt.tz_localize(None) if days.dt.tz is not None else days
     outside = _OutOfRange()
     answers = {
         qid: _parse_answers(table[col], rows, qid, col, parser, name, problems, outside)

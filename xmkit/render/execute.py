@@ -20,7 +20,8 @@ from pathlib import Path
 
 from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
 from xmkit.framework import load_framework
-from xmkit.io.paths import slugify
+from xmkit.io.logo import logo_data_uri
+from xmkit.io.paths import download_name, report_title, slugify
 from xmkit.options import Options, resolve
 from xmkit.report.markup import page
 
@@ -67,11 +68,12 @@ def report_folder(output_dir: str | Path, client: str, unit: str | None) -> Path
     return Path(output_dir) / slugify(client) / unit_slug
 
 
-def notebook_to_html(notebook, title: str) -> str:
+def notebook_to_html(notebook, title: str, downloads: Sequence[tuple[str, str, str]] = ()) -> str:
     """A standalone page from the HTML outputs of the executed notebook's code cells.
 
     The outputs are the HTML our section templates made (already escaped); the page is the
-    shared skeleton (``templates/page.html.j2``) with the stylesheet inlined.
+    shared skeleton (``templates/page.html.j2``) with the stylesheet inlined. ``downloads``
+    are ``(href, download name, label)`` links shown above the report (not in print).
     """
     parts = []
     for cell in notebook.cells:
@@ -80,7 +82,7 @@ def notebook_to_html(notebook, title: str) -> str:
         for output in cell.get("outputs", []):
             if output.get("output_type") in {"display_data", "execute_result"}:
                 parts.append(output.get("data", {}).get("text/html", ""))
-    return page(title, "".join(parts))
+    return page(title, "".join(parts), downloads=downloads)
 
 
 def execute(
@@ -196,7 +198,13 @@ def render_notebook(
         if "ipynb" in formats:
             nbformat.write(notebook, work / f"{name}.ipynb")
         page = work / f"{name}.html"
-        page.write_text(notebook_to_html(notebook, title), encoding="utf-8")
+        # The files keep their stable names; a link offers the PDF under the report's title.
+        downloads = (
+            [(f"{name}.pdf", download_name(title, "pdf"), "Download the PDF")]
+            if "pdf" in formats
+            else []
+        )
+        page.write_text(notebook_to_html(notebook, title, downloads), encoding="utf-8")
         if "pdf" in formats:
             _print_pdf(page, work / f"{name}.pdf", printer)
         written = {}
@@ -231,8 +239,10 @@ def render_options(
         )
     if options.framework:
         load_framework(options.framework)  # fail now, clearly, before starting a kernel
+    if options.logo:
+        logo_data_uri(options.logo)  # the same for a --logo that is missing or not an image
     client, unit = options.client, options.unit
-    title = f"EX/CX alignment: {client} - {unit}" if unit else f"EX/CX alignment: {client}"
+    title = report_title(client, unit, options.period)
     return render_notebook(
         template_path(),
         report_parameters(responses, options),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -91,16 +91,29 @@ def stylesheet(name: str) -> str:
     return (resources.files("xmkit.report") / "static" / name).read_text(encoding="utf-8")
 
 
-def page(title: str, body: str, css: str = "report.css", footer: str = "Made with xmkit.") -> str:
+def page(
+    title: str,
+    body: str,
+    css: str = "report.css",
+    footer: str = "Made with xmkit.",
+    downloads: Sequence[tuple[str, str, str]] = (),
+) -> str:
     """A standalone HTML page: the one skeleton of the report, portfolio and questionnaire.
 
     ``body`` is HTML made by our templates (sections or the questionnaire); ``title`` and
-    ``footer`` are text and get escaped.
+    ``footer`` are text and get escaped. ``downloads`` are ``(href, file name, label)`` links
+    whose ``download`` attribute offers a file under a name people read (the files on disk
+    keep their stable names).
     """
     # The stylesheet is our own package file and ``body`` our templates' output: both are
     # inserted as they are; only ``title`` and ``footer`` are escaped.
-    css_text = palette.css_variables() + stylesheet(css)
-    view = {"title": title, "css": Markup(css_text), "body": Markup(body), "footer": footer}
+    view = {
+        "title": title,
+        "css": Markup(palette.css_variables() + stylesheet(css)),
+        "body": Markup(body),
+        "footer": footer,
+        "downloads": list(downloads),
+    }
     return _environment().get_template("page.html.j2").render(**view) + "\n"
 
 

@@ -25,6 +25,7 @@ from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import load_responses
 from xmkit.report import charts, findings, palette, views
+from xmkit.report.handover import roadmap_table
 from xmkit.report.markup import section
 from xmkit.report.views import num
 
@@ -103,6 +104,13 @@ class ReportContext:
     targets: pd.DataFrame | None = None
     """Target score per practice (:func:`xmkit.analysis.targets.parse_targets`), or None."""
     target_gaps: pd.DataFrame | None = None
+    firm: str = ""
+    logo: str = ""
+    """The firm's logo as a data URI (:func:`xmkit.io.logo.logo_data_uri`), or ""."""
+    headcounts: dict[str, int] | None = None
+    """People invited per business unit (checked against the responses), or None."""
+    fieldwork: dict | None = None
+    """``{"start": date, "end": date}`` of the fieldwork, or None."""
 
     @property
     def overall(self) -> pd.Series:
@@ -151,6 +159,10 @@ def prepare(
     targets: str | Mapping | None = None,
     reading: str | Mapping | None = None,
     withhold: str | Mapping | None = None,
+    firm: str | None = None,
+    logo: str | Path | None = None,
+    headcounts: str | Mapping | None = None,
+    fieldwork: str | Mapping | None = None,
 ) -> ReportContext:
     """Load, filter to the unit (if any) and compute every table the report needs.
 
@@ -168,6 +180,8 @@ def prepare(
     hides of the unit and its roles beside the other units is hidden here too: ``withhold``
     (:func:`~xmkit.analysis.disclosure.unit_withholding` of this unit, or its JSON text) when
     the data holds this unit only, as in a batch; otherwise it is worked out from ``data``.
+    ``firm``, ``logo``, ``headcounts`` and ``fieldwork`` are the hand-over details of
+    :mod:`xmkit.report.handover` (the last two as mappings or their JSON text).
     """
     if not isinstance(framework, Framework):
         framework = load_framework(framework or None)
@@ -233,6 +247,9 @@ def prepare(
         target_table = parse_targets(targets, framework)
         gap_table = target_gaps(scores, target_table, framework)
         steps = apply_targets(steps, scores, target_table, framework)
+    from xmkit.report.handover import handover_inputs
+
+    extras = handover_inputs(data, unit, firm, logo, headcounts, fieldwork, base, min_size)
     evidence = _evidence_inputs(metrics, ex, cx, max_lag, unit, base, seed, min_size)
     waves = _waves_inputs(previous, data, unit, base, framework, min_size, n_boot, seed, scores)
     return ReportContext(
@@ -259,6 +276,7 @@ def prepare(
         target_gaps=gap_table,
         **evidence,
         **waves,
+        **extras,
     )
 
 
@@ -407,6 +425,8 @@ def cover(ctx: ReportContext) -> dict:
         "client": ctx.client,
         "subtitle": ctx.scope,
         "facts": cover_facts(ctx),
+        "firm": ctx.firm,
+        "logo": ctx.logo,
     }
 
 
@@ -1030,6 +1050,7 @@ def next_steps(ctx: ReportContext) -> dict:
         "order": order,
         "later": ctx.framework.category(roadmap.later_category).name,
         "until": roadmap.later_until_level,
+        "roadmap": roadmap_table(ctx.steps, ctx.framework),
     }
 
 
