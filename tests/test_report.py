@@ -453,16 +453,16 @@ def test_small_unit_is_listed_without_any_score(org_report: Rendered, example_da
     source = re.sub(r'<section class="section-sample">.*?</section>', "", org_report.source)
     rows = [r for r in table_rows(source) if r and r[0] == "Pop-up Stores"]
     assert len(rows) == 1, rows
-    # one line: its name and size, then the reason once across the score and stage columns
-    _name, respondents, reason = rows[0]
-    assert respondents == "4"
+    # one line: its name, then the reason once across the other columns; its size is not shown
+    # either, as in "Who answered", so no table tells who took part in a group this small
+    _name, reason = rows[0]
     assert reason == "fewer than 5 responses"
     assert not any(re.fullmatch(r"\d+[.,]\d+", cell) for cell in rows[0])
     # the score the unit would have had if it were shown is nowhere in its row
     popup = xmkit.score(example_data[example_data["unit"] == "Pop-up Stores"], min_group_size=1)
     hidden = popup[popup["level"] == "overall"].iloc[0]["score"]
     assert f"{hidden:.2f}" not in rows[0]
-    assert "Pop-up Stores 4 fewer than 5 responses" in org_report.text
+    assert "Pop-up Stores fewer than 5 responses" in org_report.text
 
 
 def test_no_respondent_id_appears_in_html_or_pdf(

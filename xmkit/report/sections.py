@@ -691,9 +691,7 @@ def units(ctx: ReportContext) -> dict | None:
     return {
         "title": "Business units",
         "chart": chart,
-        "table": views.table(
-            table, hidden=table["Overall"].where(overall["suppressed"], ""), keep=2
-        ),
+        "table": views.table(table, hidden=table["Overall"].where(overall["suppressed"], "")),
         "hidden": int(overall["suppressed"].sum()),
         "notice": ctx.notice() if overall["suppressed"].any() else "",
     }
