@@ -715,14 +715,19 @@ def _check_numbers(
     Every fractional or out-of-range cell becomes a problem and NaN (in place); there is no
     Python loop over cells unless a cell is bad.
     """
-    present = ~np.isnan(numbers)
+    missing = np.isnan(numbers)
+    outside.answered += len(numbers) - int(np.count_nonzero(missing))
+    # The usual clean column is settled by its range and one check for fractions.
+    if missing.all():
+        return
+    if parser.low <= np.nanmin(numbers) and np.nanmax(numbers) <= parser.high:
+        fraction = np.modf(numbers)[0]  # NaN compares False
+        if not ((fraction > 0).any() or (parser.low < 0 and (fraction < 0).any())):
+            return
     with np.errstate(invalid="ignore"):
-        bad = present & (
+        bad = ~missing & (
             (numbers < parser.low) | (numbers > parser.high) | (numbers != np.floor(numbers))
         )
-    outside.answered += int(np.count_nonzero(present))
-    if not bad.any():
-        return
     wrong = numbers[bad]
     outside.add(wrong[wrong == np.floor(wrong)])
     for r, v in zip(rows[bad], wrong, strict=True):
@@ -1011,9 +1016,13 @@ def _roles_text(
                 f"(--{role}-column names one)"
             )
             continue
-        values, changed = clean_names(_text(table[col]))
+        # few distinct units and roles: each is stripped and cleaned once, then spread out
+        codes, distinct = pd.factorize(table[col], use_na_sentinel=False)
+        names, changed = clean_names(_text(pd.Series(distinct)))
+        changed = changed.to_numpy()[codes]
         if changed.any():
-            first = int(rows[changed.to_numpy()][0])
+            values = names.take(codes).set_axis(table.index)
+            first = int(rows[changed][0])
             warnings.append(
                 Problem(
                     name,
@@ -1021,11 +1030,11 @@ def _roles_text(
                     "zero-width characters: control characters removed, the others shown "
                     f"escaped (first on row {first})",
                     column=col,
-                    value=values[changed.to_numpy()].iloc[0],
+                    value=values[changed].iloc[0],
                 )
             )
-        blank = values.eq("").to_numpy()
-        out[role] = values.where(~blank, NOT_STATED) if blank.any() else values
+        names = names.where(names.ne(""), NOT_STATED)
+        out[role] = names.take(codes).set_axis(table.index)
     return out
 
 
