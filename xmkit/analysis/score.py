@@ -16,6 +16,7 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -319,18 +320,13 @@ def score(
         wide.groupby(by, sort=True, dropna=False, observed=True).indices if by else {(): None}
     )
     keys = sorted(positions, key=str)
-    numbers = _numbers(
-        [positions[k] for k in keys],
-        matrix,
-        structure,
-        framework,
-        min_size,
-        n_boot,
-        rng,
-        max_resample,
-        ci_method,
-    )
+    groups = [positions[k] for k in keys]
     n_items = len(labels)
+    with _one_blas_thread():
+        numbers = _numbers(
+            groups, matrix, structure, framework, min_size, n_boot, rng, max_resample, ci_method
+        )
+        icc_columns = _icc_columns(matrix, groups, structure, n_items)
     result = labels.iloc[np.tile(np.arange(n_items), len(keys))].reset_index(drop=True)
     for column, values in numbers.items():
         result[column] = values.ravel()
@@ -340,7 +336,7 @@ def score(
         # one value per group, typed as a column of that value would be (str, int, ...)
         values = [pd.Series([k[i] if isinstance(k, tuple) else k]) for k in keys]
         result[col] = pd.concat(values, ignore_index=True).repeat(n_items).to_numpy()
-    _set_icc(result, matrix, positions, structure)
+    result["icc1"], result["icc2"] = icc_columns
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
     group_n = np.repeat(numbers["n"][:, 0], n_items)
@@ -361,21 +357,37 @@ def score(
     return result[[*by, *COLUMNS]]
 
 
-def _set_icc(result: pd.DataFrame, matrix: np.ndarray, positions: dict, structure) -> None:
-    """ICC(1), ICC(2) of respondents' category and overall scores across the groups."""
-    result["icc1"] = np.nan
-    result["icc2"] = np.nan
-    if len(positions) < 2:
-        return
-    groups = np.full(len(matrix), -1)
-    for code, idx in enumerate(positions.values()):
-        groups[idx] = code
-    _, category, overall = structure.roll_up(matrix)
-    items = {"overall": overall, **dict(zip(structure.category_ids, category.T, strict=True))}
-    for item, values in items.items():
-        level = "overall" if item == "overall" else "category"
-        rows = (result["level"] == level) & (result["id"] == item)
-        result.loc[rows, ["icc1", "icc2"]] = icc(values, groups)
+@functools.cache
+def _blas_threads():
+    from threadpoolctl import ThreadpoolController  # looks up the loaded BLAS: once
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which matrix products use one thread. Scoring's products are thin
+    (respondents x a few dozen questions): a second BLAS thread saves little when the machine
+    is idle, while on a busy one (a batch's workers, other users) BLAS threads waiting for a
+    core made scoring several times slower."""
+    return _blas_threads().limit(limits=1, user_api="blas")
+
+
+def _icc_columns(
+    matrix: np.ndarray, groups: list, structure: RollUp, n_items: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """ICC(1), ICC(2) of respondents' category and overall scores across the groups (row
+    indices of ``matrix``), as the ``icc1`` and ``icc2`` columns of a score table."""
+    n_groups = len(groups)
+    icc1, icc2 = np.full((n_groups, n_items), np.nan), np.full((n_groups, n_items), np.nan)
+    if n_groups >= 2:
+        codes = np.full(len(matrix), -1)
+        for code, idx in enumerate(groups):
+            codes[idx] = code
+        _, category, overall = structure.roll_up(matrix)
+        # the overall row comes first in each group, then one row per category
+        for item, values in enumerate([overall, *category.T]):
+            icc1[:, item], icc2[:, item] = icc(values, codes)
+    return icc1.ravel(), icc2.ravel()
 
 
 def stage_span(low: float, high: float, gate_low: float, gate_high: float, framework) -> tuple:
