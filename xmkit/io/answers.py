@@ -350,16 +350,22 @@ def narrower_scale(
     possible, a whole file ending exactly at another scale's top more likely a survey fielded
     on that scale.
     """
-    columns = list(answers)
-    if not columns:
+    # one pass per column for its count, lowest and highest answer (fmin/fmax skip NaN),
+    # without copying the answers
+    columns, lows, highs, total = [], [], [], 0
+    for column, values in answers.items():
+        values = np.asarray(values, dtype=float)
+        count = values.size - int(np.count_nonzero(np.isnan(values)))
+        if count:
+            columns.append(column)
+            lows.append(np.fmin.reduce(values))
+            highs.append(np.fmax.reduce(values))
+            total += count
+    if total < MIN_ANSWERS_FOR_HINT:
         return None
-    matrix = np.column_stack([np.asarray(answers[c], dtype=float) for c in columns])
-    counts = np.count_nonzero(~np.isnan(matrix), axis=0)
-    if counts.sum() < MIN_ANSWERS_FOR_HINT:
-        return None
-    seen = (float(np.nanmin(matrix)), float(np.nanmax(matrix)))
+    seen = (float(min(lows)), float(max(highs)))
     for other in COMMON_SCALES:
         shorter = other[1] - other[0] < 0.8 * (high - low)
         if shorter and low <= other[0] and other[1] < high and seen == other:
-            return other, [c for c, n in zip(columns, counts, strict=True) if n]
+            return other, columns
     return None
