@@ -161,6 +161,21 @@ def _onehot(groups: np.ndarray, k: int) -> np.ndarray:
     return onehot
 
 
+def _members(groups: np.ndarray, k: int) -> list:
+    """The columns of each of ``k`` column groups: a slice where they are adjacent."""
+    members = []
+    for i in range(k):
+        cols = np.flatnonzero(groups == i)
+        adjacent = len(cols) and cols[-1] - cols[0] == len(cols) - 1
+        members.append(slice(cols[0], cols[-1] + 1) if adjacent else cols)
+    return members
+
+
+def _any_of(flags: np.ndarray, members: list) -> np.ndarray:
+    """Rows x groups: whether any of each group's columns is set (faster than a product)."""
+    return np.column_stack([flags[:, cols].any(axis=1) for cols in members])
+
+
 def _mean_by(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     """Column means of ``values`` within each of ``k`` column groups, skipping NaN."""
     onehot = _onehot(groups, k)
@@ -193,7 +208,8 @@ def _numbers(
     """
     n_q, n_p, n_c = len(structure.qids), len(structure.practice_ids), len(structure.category_ids)
     q_practice = _onehot(structure.q_practice, n_p)
-    p_category = _onehot(structure.p_category, n_c)
+    practice_columns = _members(structure.q_practice, n_p)
+    category_columns = _members(structure.p_category, n_c)
     g = len(groups)
     n_resp = np.zeros(g, dtype=int)
     q_n, p_n, c_n = (np.zeros((g, k), dtype=int) for k in (n_q, n_p, n_c))
@@ -204,18 +220,24 @@ def _numbers(
     for i, idx in enumerate(groups):
         x = matrix if idx is None else matrix[idx]
         present = ~np.isnan(x)
-        mask = present.astype(float)
-        x0 = np.where(present, x, 0.0)
+        # answers (0 for missing) beside their mask in one array: one product gives all
+        # three cross products
+        both = np.empty((len(x), 2 * n_q), order="F" if x.flags.f_contiguous else "C")
+        x0, mask = both[:, :n_q], both[:, n_q:]
+        np.copyto(mask, present)
+        np.copyto(x0, x)
+        np.copyto(x0, 0.0, where=~present)
         answered = present.any(axis=1)
         n_resp[i] = answered.sum()
         q_n[i] = present.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             q_score[i] = np.where(q_n[i] > 0, x0.sum(axis=0) / np.maximum(q_n[i], 1), np.nan)
         rolled[i] = structure(q_score[i][None, :])[0]  # one group at a time: the same bits
-        p_any = (mask @ q_practice) > 0
+        p_any = _any_of(present, practice_columns)
         p_n[i] = p_any.sum(axis=0)
-        c_n[i] = ((p_any @ p_category) > 0).sum(axis=0)
-        xx[i], xm[i], mm[i] = x0.T @ x0, x0.T @ mask, mask.T @ mask
+        c_n[i] = _any_of(p_any, category_columns).sum(axis=0)
+        cross = both.T @ both
+        xx[i], xm[i], mm[i] = cross[:n_q, :n_q], cross[:n_q, n_q:], cross[n_q:, n_q:]
         if ci_method == "bootstrap" and n_boot and n_resp[i] >= max(2, min_group_size):
             rows = slice(None) if answered.all() else answered  # respondents with an answer
             influence = influence_values(x[rows], structure.linear_map(q_n[i] > 0))
