@@ -720,9 +720,9 @@ def _check_numbers(
     # The usual clean column is settled by its range and one check for fractions.
     if missing.all():
         return
-    if parser.low <= np.nanmin(numbers) and np.nanmax(numbers) <= parser.high:
-        fraction = np.modf(numbers)[0]  # NaN compares False
-        if not ((fraction > 0).any() or (parser.low < 0 and (fraction < 0).any())):
+    if parser.low <= np.fmin.reduce(numbers) and np.fmax.reduce(numbers) <= parser.high:
+        # fmin/fmax skip NaN; x - floor(x) is in [0, 1) for any finite x, NaN compares False
+        if not (numbers - np.floor(numbers) > 0).any():
             return
     with np.errstate(invalid="ignore"):
         bad = ~missing & (
