@@ -720,10 +720,10 @@ def _check_numbers(
     # The usual clean column is settled by its range and one check for fractions.
     if missing.all():
         return
-    if parser.low <= np.fmin.reduce(numbers) and np.fmax.reduce(numbers) <= parser.high:
-        # fmin/fmax skip NaN; x - floor(x) is in [0, 1) for any finite x, NaN compares False
-        if not (numbers - np.floor(numbers) > 0).any():
-            return
+    # fmin/fmax skip NaN; x - floor(x) is in [0, 1) for any finite x, NaN compares False
+    in_range = parser.low <= np.fmin.reduce(numbers) and np.fmax.reduce(numbers) <= parser.high
+    if in_range and not (numbers - np.floor(numbers) > 0).any():
+        return
     with np.errstate(invalid="ignore"):
         bad = ~missing & (
             (numbers < parser.low) | (numbers > parser.high) | (numbers != np.floor(numbers))
