@@ -1274,12 +1274,16 @@ def _to_standard(
         problems.append(scale)
     hints = _scale_warnings(answers, mapping, name, parser)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
-    values = pd.DataFrame(answers, index=table.index)[qids]
+    # one array in the framework's question order (column by column, as scoring reads it)
+    matrix = np.empty((len(table), len(qids)), order="F")
+    for i, qid in enumerate(qids):
+        matrix[:, i] = answers[qid]
+    values = pd.DataFrame(matrix, columns=qids, index=table.index, copy=False)
     if mapping and len(table):
         # Rows without a single answer (opened and closed, or screened out) are no respondents;
         # a row whose answers were all rejected stays, so its problems are seen.
         bad_rows = {p.row for p in problems if p.row is not None and p.row > 1}
-        empty = values.isna().all(axis=1).to_numpy() & ~np.isin(rows, list(bad_rows))
+        empty = np.isnan(matrix).all(axis=1) & ~np.isin(rows, list(bad_rows))
         if empty.all() and not problems:
             problems.append(
                 Problem(
