@@ -171,9 +171,13 @@ def _members(groups: np.ndarray, k: int) -> list:
     return members
 
 
-def _any_of(flags: np.ndarray, members: list) -> np.ndarray:
-    """Rows x groups: whether any of each group's columns is set (faster than a product)."""
-    return np.column_stack([flags[:, cols].any(axis=1) for cols in members])
+def _any_of(flags: np.ndarray, members: list, onehot: np.ndarray) -> np.ndarray:
+    """Rows x groups: whether any of each group's columns is set; column by column where the
+    columns are contiguous in memory (the whole data), by a product otherwise (a group's
+    rows, one table of practices)."""
+    if flags.flags.f_contiguous and flags.shape[1] > 1:
+        return np.column_stack([flags[:, cols].any(axis=1) for cols in members])
+    return (flags.astype(float) @ onehot) > 0
 
 
 def _mean_by(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
@@ -208,6 +212,7 @@ def _numbers(
     """
     n_q, n_p, n_c = len(structure.qids), len(structure.practice_ids), len(structure.category_ids)
     q_practice = _onehot(structure.q_practice, n_p)
+    p_category = _onehot(structure.p_category, n_c)
     practice_columns = _members(structure.q_practice, n_p)
     category_columns = _members(structure.p_category, n_c)
     g = len(groups)
@@ -233,9 +238,9 @@ def _numbers(
         with np.errstate(invalid="ignore", divide="ignore"):
             q_score[i] = np.where(q_n[i] > 0, x0.sum(axis=0) / np.maximum(q_n[i], 1), np.nan)
         rolled[i] = structure(q_score[i][None, :])[0]  # one group at a time: the same bits
-        p_any = _any_of(present, practice_columns)
+        p_any = _any_of(present, practice_columns, q_practice)
         p_n[i] = p_any.sum(axis=0)
-        c_n[i] = _any_of(p_any, category_columns).sum(axis=0)
+        c_n[i] = _any_of(p_any, category_columns, p_category).sum(axis=0)
         cross = both.T @ both
         xx[i], xm[i], mm[i] = cross[:n_q, :n_q], cross[:n_q, n_q:], cross[n_q:, n_q:]
         if ci_method == "bootstrap" and n_boot and n_resp[i] >= max(2, min_group_size):
