@@ -245,3 +245,42 @@ def test_a_real_gap_between_roles_is_flagged(mini):
     gaps = xmkit.perception_gaps(_roles(np.random.default_rng(1), [0, 1.5], 12), mini)
     assert gaps["flagged"].all()
     assert (gaps["p_adjusted"] >= gaps["p_value"]).all()
+
+
+def test_a_breakdown_gives_each_group_the_numbers_it_gets_alone(framework):
+    """All groups are computed at once; each unit's rows equal scoring that unit by itself
+    (scores exactly, intervals and agreement to rounding), blank answers and all."""
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(
+        rng.integers(1, 6, size=(120, len(framework.question_ids))).astype(float),
+        columns=framework.question_ids,
+    )
+    data = data.mask(rng.random(data.shape) < 0.15)
+    data[framework.question_ids[4]] = data[framework.question_ids[4]].where(data.index >= 40)
+    data.insert(0, "unit", np.repeat(["U1", "U2", "U3"], 40))
+    data.insert(1, "role", "Manager")
+    together = xmkit.score(data, framework, by="unit")
+    for unit in ["U1", "U2", "U3"]:
+        alone = xmkit.score(data[data["unit"] == unit], framework)
+        mine = together[together["unit"] == unit].reset_index(drop=True)
+        assert mine["score"].equals(alone["score"]) and mine["n"].equals(alone["n"])
+        assert mine["stage"].equals(alone["stage"])
+        for column in ["ci_low", "ci_high", "se", "rwg", "alpha", "alpha_low", "alpha_high"]:
+            np.testing.assert_allclose(mine[column], alone[column], rtol=1e-12, atol=1e-12)
+
+
+def test_linear_map_of_several_groups_stacks_the_maps_of_each(framework):
+    from xmkit.analysis.score import RollUp
+
+    rollup = RollUp(framework)
+    answered = np.ones((2, len(rollup.qids)), dtype=bool)
+    answered[1, :3] = False  # the first practice unanswered in the second group
+    maps = rollup.linear_map(answered)
+    assert maps.shape == (2, len(rollup.qids), len(rollup.ids))
+    np.testing.assert_array_equal(maps[1], rollup.linear_map(answered[1]))
+    # each map sends question means to the scores the roll-up gives
+    means = np.random.default_rng(0).uniform(1, 5, len(rollup.qids))
+    np.testing.assert_allclose(means @ maps[0], rollup(means[None, :])[0])
+    # (an unanswered practice has no score: its column of the map is 0)
+    partial = rollup(np.where(answered[1], means, np.nan)[None, :])[0]
+    np.testing.assert_allclose(means @ maps[1], np.nan_to_num(partial))

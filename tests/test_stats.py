@@ -220,3 +220,45 @@ def test_category_interval_keeps_95_percent_at_five_respondents(framework):
         hits.append(row["ci_low"] <= truth <= row["ci_high"])
     assert 0.88 <= np.mean(hits) <= 1.0
     del rng
+
+
+def test_cross_product_forms_equal_the_direct_ones_for_a_stack_of_groups():
+    """Covariances, alphas and influence spreads of several groups computed at once from
+    X0'X0, X0'M and M'M equal the ones computed group by group from the answers."""
+    from xmkit.analysis.stats import (
+        alpha_from_cov,
+        cov_from_cross,
+        influence_sd,
+        influence_sd_from_cross,
+    )
+
+    groups = [_survey(n, 6, seed, missing=0.25).to_numpy() for n, seed in [(30, 1), (8, 2)]]
+    groups.append(np.where(np.arange(6) == 2, np.nan, _survey(12, 6, 3).to_numpy()))
+    linear_map = np.random.default_rng(0).random((6, 3))
+    parts = []
+    for x in groups:
+        present = ~np.isnan(x)
+        x0, m = np.where(present, x, 0.0), present.astype(float)
+        means = x0.sum(axis=0) / np.maximum(m.sum(axis=0), 1)  # 0 where never answered
+        parts.append((x0.T @ x0, x0.T @ m, m.T @ m, x0, m, means))
+    xx, xm, mm = (np.stack([p[i] for p in parts]) for i in range(3))
+    covs = cov_from_cross(xx, xm, mm)
+    sds = influence_sd_from_cross(
+        xx, xm, mm, [len(x) for x in groups], np.stack([p[5] for p in parts]), linear_map
+    )
+    for i, (x, (*_, x0, m, means)) in enumerate(zip(groups, parts, strict=True)):
+        np.testing.assert_allclose(covs[i], pairwise_cov(x), atol=1e-12)
+        assert alpha_from_cov(covs)[i] == pytest.approx(alpha_from_cov(pairwise_cov(x)))
+        np.testing.assert_allclose(sds[i], influence_sd(x0, m, means, linear_map), atol=1e-12)
+    # the third group never answered question 2: alpha over the other five items
+    items = pd.DataFrame(groups[2]).drop(columns=2)
+    assert alpha_from_cov(covs)[2] == pytest.approx(pingouin.cronbach_alpha(data=items)[0])
+
+
+def test_rwg_from_mean_variances_equals_rwg_j_element_by_element():
+    from xmkit.analysis.stats import rwg_j_from_mean
+
+    variances = [np.array([0.5, 0.9, 1.2]), np.array([2.5, 3.0]), np.array([0.2])]
+    means, counts = [v.mean() for v in variances], [v.size for v in variances]
+    expected = [rwg_j(v, 5) for v in variances] + [np.nan]
+    np.testing.assert_allclose(rwg_j_from_mean([*means, np.nan], [*counts, 0], 5), expected)

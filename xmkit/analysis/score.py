@@ -16,6 +16,7 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -27,14 +28,14 @@ from xmkit.analysis.stats import (
     alpha_from_cov,
     alpha_interval,
     bootstrap_means,
-    cov_from_parts,
+    cov_from_cross,
     holm,
     icc,
-    influence_sd,
+    influence_sd_from_cross,
     influence_values,
     linearized_t_interval,
     percentile_interval,
-    rwg_j,
+    rwg_j_from_mean,
     t_test,
     to_index,
     welch_df,
@@ -133,6 +134,17 @@ class RollUp:
         practice, category, overall = self.roll_up(question_scores)
         return np.column_stack([overall, category, practice])
 
+    def linear_map(self, answered: np.ndarray) -> np.ndarray:
+        """Questions x scores (in the order of ``ids``): how each answered question's mean
+        feeds the scores of a group. The roll-up is linear in the question means once it is
+        known which questions were answered (``answered``: one flag per question, or groups x
+        questions for one map per group); :func:`xmkit.analysis.stats.influence_values` and
+        :func:`xmkit.analysis.stats.influence_sd_from_cross` turn it into standard errors."""
+        answered = np.asarray(answered, dtype=bool)
+        n = answered.shape[-1]
+        basis = np.where(answered[..., None, :], np.eye(n), np.nan)
+        return np.nan_to_num(self(basis.reshape(-1, n))).reshape(*answered.shape, -1)
+
     def roll_up(self, question_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Practice, category and overall scores from question scores (rows: replicates)."""
         practice = _mean_by(question_scores, self.q_practice, len(self.practice_ids))
@@ -149,6 +161,25 @@ def _onehot(groups: np.ndarray, k: int) -> np.ndarray:
     return onehot
 
 
+def _members(groups: np.ndarray, k: int) -> list:
+    """The columns of each of ``k`` column groups: a slice where they are adjacent."""
+    members = []
+    for i in range(k):
+        cols = np.flatnonzero(groups == i)
+        adjacent = len(cols) and cols[-1] - cols[0] == len(cols) - 1
+        members.append(slice(cols[0], cols[-1] + 1) if adjacent else cols)
+    return members
+
+
+def _any_of(flags: np.ndarray, members: list, onehot: np.ndarray) -> np.ndarray:
+    """Rows x groups: whether any of each group's columns is set; column by column where the
+    columns are contiguous in memory (the whole data), by a product otherwise (a group's
+    rows, one table of practices)."""
+    if flags.flags.f_contiguous and flags.shape[1] > 1:
+        return np.column_stack([flags[:, cols].any(axis=1) for cols in members])
+    return (flags.astype(float) @ onehot) > 0
+
+
 def _mean_by(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     """Column means of ``values`` within each of ``k`` column groups, skipping NaN."""
     onehot = _onehot(groups, k)
@@ -159,8 +190,9 @@ def _mean_by(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
         return np.where(counts > 0, sums / counts, np.nan)
 
 
-def _group_rows(
-    x: np.ndarray,
+def _numbers(
+    groups: list[np.ndarray | None],
+    matrix: np.ndarray,
     structure: RollUp,
     framework: Framework,
     min_group_size: int,
@@ -169,80 +201,99 @@ def _group_rows(
     max_resample: int,
     ci_method: str = "t",
 ) -> dict[str, np.ndarray]:
-    """All numbers of one group, in the order overall, categories, practices, questions."""
-    present = ~np.isnan(x)
-    mask = present.astype(float)
-    x0 = np.where(present, x, 0.0)
-    n_resp = int(present.any(axis=1).sum())
-    q_n = present.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q_score = np.where(q_n > 0, x0.sum(axis=0) / np.maximum(q_n, 1), np.nan)
-    practice, category, overall = structure.roll_up(q_score[None, :])
-    n_practices = len(structure.practice_ids)
-    p_any = (mask @ _onehot(structure.q_practice, n_practices)) > 0
-    p_n = p_any.sum(axis=0)
-    c_n = ((p_any @ _onehot(structure.p_category, len(structure.category_ids))) > 0).sum(axis=0)
+    """All numbers of every group (rows of ``matrix`` in ``groups``; None: all rows), groups x
+    items in the order overall, categories, practices, questions.
 
-    n_ci = 1 + len(structure.category_ids) + n_practices
-    ci = np.full((3, n_ci), np.nan)
-    if n_boot and n_resp >= max(2, min_group_size):
-        estimate = np.concatenate([overall, category[0], practice[0]])
-        linear_map = _linear_map(q_score, structure)
+    One pass over each group's respondents collects what everything else needs: answer sums
+    and counts, and the cross products ``X0'X0``, ``X0'M``, ``M'M`` (answers with 0 for
+    missing, presence mask) that give the covariances (alpha, rwg) and the intervals' standard
+    errors (:func:`xmkit.analysis.stats.influence_sd_from_cross`); the rest is computed for
+    all groups at once.
+    """
+    n_q, n_p, n_c = len(structure.qids), len(structure.practice_ids), len(structure.category_ids)
+    q_practice = _onehot(structure.q_practice, n_p)
+    p_category = _onehot(structure.p_category, n_c)
+    practice_columns = _members(structure.q_practice, n_p)
+    category_columns = _members(structure.p_category, n_c)
+    g = len(groups)
+    n_resp = np.zeros(g, dtype=int)
+    q_n, p_n, c_n = (np.zeros((g, k), dtype=int) for k in (n_q, n_p, n_c))
+    q_score = np.empty((g, n_q))
+    rolled = np.empty((g, 1 + n_c + n_p))
+    xx, xm, mm = (np.empty((g, n_q, n_q)) for _ in range(3))
+    ci = np.full((3, g, 1 + n_c + n_p), np.nan)
+    for i, idx in enumerate(groups):
+        x = matrix if idx is None else matrix[idx]
+        present = ~np.isnan(x)
+        # answers (0 for missing) beside their mask in one array: one product gives all
+        # three cross products
+        both = np.empty((len(x), 2 * n_q), order="F" if x.flags.f_contiguous else "C")
+        x0, mask = both[:, :n_q], both[:, n_q:]
+        np.copyto(mask, present)
+        np.copyto(x0, x)
+        np.copyto(x0, 0.0, where=~present)
         answered = present.any(axis=1)
-        rows = slice(None) if answered.all() else answered  # respondents with an answer
-        if ci_method == "t":
-            sd = influence_sd(x0[rows], mask[rows], q_score, linear_map)
-            ci = np.array(linearized_t_interval(estimate, sd, n_resp)[:3])
-            # the score cannot leave the scale: clipping keeps the interval's coverage
-            ci[:2] = np.clip(ci[:2], framework.scale.min, framework.scale.max)
-        else:
-            influence = influence_values(x[rows], linear_map)
+        n_resp[i] = answered.sum()
+        q_n[i] = present.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_score[i] = np.where(q_n[i] > 0, x0.sum(axis=0) / np.maximum(q_n[i], 1), np.nan)
+        rolled[i] = structure(q_score[i][None, :])[0]  # one group at a time: the same bits
+        p_any = _any_of(present, practice_columns, q_practice)
+        p_n[i] = p_any.sum(axis=0)
+        c_n[i] = _any_of(p_any, category_columns, p_category).sum(axis=0)
+        cross = both.T @ both
+        xx[i], xm[i], mm[i] = cross[:n_q, :n_q], cross[:n_q, n_q:], cross[n_q:, n_q:]
+        if ci_method == "bootstrap" and n_boot and n_resp[i] >= max(2, min_group_size):
+            rows = slice(None) if answered.all() else answered  # respondents with an answer
+            influence = influence_values(x[rows], structure.linear_map(q_n[i] > 0))
             replicates, scale = bootstrap_means(influence, n_boot, rng, max_resample)
-            ci = np.array([*percentile_interval(estimate + replicates, estimate, scale), ci[2]])
+            ci[:2, i] = percentile_interval(rolled[i] + replicates, rolled[i], scale)
+
+    with_ci = np.flatnonzero(n_resp >= max(2, min_group_size)) if n_boot else []
+    if ci_method == "t" and len(with_ci):
+        sd = influence_sd_from_cross(
+            xx[with_ci],
+            xm[with_ci],
+            mm[with_ci],
+            n_resp[with_ci],
+            q_score[with_ci],
+            structure.linear_map(q_n[with_ci] > 0),
+        )
+        for i, group_sd in zip(with_ci, sd, strict=True):
+            ci[:, i] = linearized_t_interval(rolled[i], group_sd, int(n_resp[i]))[:3]
+        # the score cannot leave the scale: clipping keeps the interval's coverage
+        ci[:2] = np.clip(ci[:2], framework.scale.min, framework.scale.max)
 
     # Covariances are needed only within categories (alpha); their diagonals give rwg.
+    cov = cov_from_cross(xx, xm, mm)
+    variances = np.diagonal(cov, axis1=1, axis2=2)
+    known = ~np.isnan(variances)
+    j = known.astype(float) @ q_practice
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_variance = np.where(known, variances, 0.0) @ q_practice / j
+    rwg = rwg_j_from_mean(mean_variance, j, framework.scale.max - framework.scale.min + 1)
     q_category = structure.p_category[structure.q_practice]
-    blocks = [
-        cov_from_parts(x0[:, q_category == i], mask[:, q_category == i])
-        for i in range(len(structure.category_ids))
-    ]
-    variances = np.empty(len(q_n))
-    for i, block in enumerate(blocks):
-        variances[q_category == i] = np.diag(block)
-    n_options = framework.scale.max - framework.scale.min + 1
-    rwg = np.array(
-        [rwg_j(variances[structure.q_practice == i], n_options) for i in range(n_practices)]
-    )
-    alpha = np.array([alpha_from_cov(block) for block in blocks])
-    alpha_ci = np.array(
-        [
-            alpha_interval(a, int(n), int((q_category == i).sum()))
-            for i, (a, n) in enumerate(zip(alpha, c_n, strict=True))
-        ]
-    ).reshape(-1, 2)
-    nan = np.full
-    rest = nan(len(q_n), np.nan)
-    only_categories = [np.nan], nan(len(p_n) + len(q_n), np.nan)
+    alpha = np.empty((g, n_c))
+    alpha_ci = np.empty((g, n_c, 2))
+    for c in range(n_c):
+        items = np.flatnonzero(q_category == c)
+        alpha[:, c] = alpha_from_cov(cov[:, items[:, None], items])
+        for i in range(g):
+            alpha_ci[i, c] = alpha_interval(alpha[i, c], int(c_n[i, c]), len(items))
+    rest = np.full((g, n_q), np.nan)
+    nan_c = np.full((g, 1), np.nan)
+    nan_pq = np.full((g, n_p + n_q), np.nan)
     return {
-        "n": np.concatenate([[n_resp], c_n, p_n, q_n]),
-        "score": np.concatenate([overall, category[0], practice[0], q_score]),
-        "ci_low": np.concatenate([ci[0], rest]),
-        "ci_high": np.concatenate([ci[1], rest]),
-        "se": np.concatenate([ci[2], rest]),
-        "rwg": np.concatenate([nan(1 + len(c_n), np.nan), rwg, rest]),
-        "alpha": np.concatenate([only_categories[0], alpha, only_categories[1]]),
-        "alpha_low": np.concatenate([only_categories[0], alpha_ci[:, 0], only_categories[1]]),
-        "alpha_high": np.concatenate([only_categories[0], alpha_ci[:, 1], only_categories[1]]),
+        "n": np.column_stack([n_resp, c_n, p_n, q_n]),
+        "score": np.column_stack([rolled, q_score]),
+        "ci_low": np.column_stack([ci[0], rest]),
+        "ci_high": np.column_stack([ci[1], rest]),
+        "se": np.column_stack([ci[2], rest]),
+        "rwg": np.column_stack([np.full((g, 1 + n_c), np.nan), rwg, rest]),
+        "alpha": np.column_stack([nan_c, alpha, nan_pq]),
+        "alpha_low": np.column_stack([nan_c, alpha_ci[:, :, 0], nan_pq]),
+        "alpha_high": np.column_stack([nan_c, alpha_ci[:, :, 1], nan_pq]),
     }
-
-
-def _linear_map(q_score: np.ndarray, structure: RollUp) -> np.ndarray:
-    """Questions x [overall, categories, practices]: how each answered question's mean feeds
-    the scores of a group (the roll-up is linear in the question means once it is known which
-    questions were answered), for :func:`xmkit.analysis.stats.influence_values`."""
-    basis = np.where(~np.isnan(q_score), np.eye(len(q_score)), np.nan)
-    practice, category, overall = structure.roll_up(basis)
-    return np.nan_to_num(np.column_stack([overall, category, practice]))
 
 
 def score(
@@ -295,27 +346,28 @@ def score(
     positions = (
         wide.groupby(by, sort=True, dropna=False, observed=True).indices if by else {(): None}
     )
-    frames = []
-    for key in sorted(positions, key=str):
-        idx = positions[key]
-        x = matrix if idx is None else matrix[idx]
-        numbers = _group_rows(
-            x, structure, framework, min_size, n_boot, rng, max_resample, ci_method
+    keys = sorted(positions, key=str)
+    groups = [positions[k] for k in keys]
+    n_items = len(labels)
+    with _one_blas_thread():
+        numbers = _numbers(
+            groups, matrix, structure, framework, min_size, n_boot, rng, max_resample, ci_method
         )
-        frame = labels.copy()
-        for column, values in numbers.items():
-            frame[column] = values
-        frame["_group_n"] = numbers["n"][0]
-        _set_stage(frame, framework)
-        key = key if isinstance(key, tuple) else (key,)
-        for col, value in zip(by, key, strict=True):
-            frame[col] = value
-        frames.append(frame)
-    result = pd.concat(frames, ignore_index=True)
-    _set_icc(result, matrix, positions, structure)
+        icc_columns = _icc_columns(matrix, groups, structure, n_items)
+    result = labels.iloc[np.tile(np.arange(n_items), len(keys))].reset_index(drop=True)
+    for column, values in numbers.items():
+        result[column] = values.ravel()
+    for column, values in _stages(numbers, labels, framework).items():
+        result[column] = values
+    for i, col in enumerate(by):
+        # one value per group, typed as a column of that value would be (str, int, ...)
+        values = [pd.Series([k[i] if isinstance(k, tuple) else k]) for k in keys]
+        result[col] = pd.concat(values, ignore_index=True).repeat(n_items).to_numpy()
+    result["icc1"], result["icc2"] = icc_columns
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
-    result["suppressed"] = (result.pop("_group_n") < min_size) | (result["n"] < min_size)
+    group_n = np.repeat(numbers["n"][:, 0], n_items)
+    result["suppressed"] = (group_n < min_size) | (result["n"] < min_size)
     if by:
         cross = None
         if len(by) == 1 and by[0] != "unit" and "unit" in wide.columns:
@@ -324,29 +376,47 @@ def score(
         result = protect(result, by, min_size, cross)
     else:
         result["suppressed_reason"] = np.where(result["suppressed"], SMALL, "")
-    numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
-    result.loc[result["suppressed"], [*numeric, "alpha_low", "alpha_high"]] = np.nan
-    stage_columns = ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]
-    result.loc[result["suppressed"], stage_columns] = pd.NA
-    result.loc[result["suppressed"], "stage_name"] = None
+    hidden = result["suppressed"].to_numpy(dtype=bool)
+    if hidden.any():  # (each assignment costs milliseconds even when it changes nothing)
+        numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
+        result.loc[hidden, [*numeric, "alpha_low", "alpha_high"]] = np.nan
+        stage_columns = ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]
+        result.loc[hidden, stage_columns] = pd.NA
+        result.loc[hidden, "stage_name"] = None
     return result[[*by, *COLUMNS]]
 
 
-def _set_icc(result: pd.DataFrame, matrix: np.ndarray, positions: dict, structure) -> None:
-    """ICC(1), ICC(2) of respondents' category and overall scores across the groups."""
-    result["icc1"] = np.nan
-    result["icc2"] = np.nan
-    if len(positions) < 2:
-        return
-    groups = np.full(len(matrix), -1)
-    for code, idx in enumerate(positions.values()):
-        groups[idx] = code
-    _, category, overall = structure.roll_up(matrix)
-    items = {"overall": overall, **dict(zip(structure.category_ids, category.T, strict=True))}
-    for item, values in items.items():
-        level = "overall" if item == "overall" else "category"
-        rows = (result["level"] == level) & (result["id"] == item)
-        result.loc[rows, ["icc1", "icc2"]] = icc(values, groups)
+@functools.cache
+def _blas_threads():
+    from threadpoolctl import ThreadpoolController  # looks up the loaded BLAS: once
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which matrix products use one thread. Scoring's products are thin
+    (respondents x a few dozen questions): a second BLAS thread saves little when the machine
+    is idle, while on a busy one (a batch's workers, other users) BLAS threads waiting for a
+    core made scoring several times slower."""
+    return _blas_threads().limit(limits=1, user_api="blas")
+
+
+def _icc_columns(
+    matrix: np.ndarray, groups: list, structure: RollUp, n_items: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """ICC(1), ICC(2) of respondents' category and overall scores across the groups (row
+    indices of ``matrix``), as the ``icc1`` and ``icc2`` columns of a score table."""
+    n_groups = len(groups)
+    icc1, icc2 = np.full((n_groups, n_items), np.nan), np.full((n_groups, n_items), np.nan)
+    if n_groups >= 2:
+        codes = np.full(len(matrix), -1)
+        for code, idx in enumerate(groups):
+            codes[idx] = code
+        _, category, overall = structure.roll_up(matrix)
+        # the overall row comes first in each group, then one row per category
+        for item, values in enumerate([overall, *category.T]):
+            icc1[:, item], icc2[:, item] = icc(values, codes)
+    return icc1.ravel(), icc2.ravel()
 
 
 def stage_span(low: float, high: float, gate_low: float, gate_high: float, framework) -> tuple:
@@ -403,33 +473,62 @@ def _labels(framework: Framework) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "id", "name", "category_id"])
 
 
-def _set_stage(frame: pd.DataFrame, framework: Framework) -> None:
-    """Stage on the overall row of one group, with the gating cap (Converge below threshold)."""
+def _stages(numbers: dict[str, np.ndarray], labels: pd.DataFrame, framework: Framework) -> dict:
+    """Stage columns of every group (groups x items ``numbers``): the stage on the overall row
+    with the gating cap (Converge below threshold) and the stages its interval spans."""
     gating = framework.gating
-    overall = frame["score"].iloc[0]
-    gate = frame.loc[(frame["level"] == "category") & (frame["id"] == gating.category), "score"]
-    uncapped = framework.stage_for(overall).stage if pd.notna(overall) else None
-    capped = bool(
-        uncapped is not None
-        and gate.notna().all()
-        and (gate < gating.below).all()
-        and uncapped > gating.max_stage
-    )
-    stage = min(uncapped, gating.max_stage) if capped else uncapped
     names = {s.stage: s.name for s in framework.stages}
-    empty = [None] * len(frame)
-    frame["stage"] = pd.array([stage, *empty[1:]], dtype="Int64")
-    frame["stage_name"] = [names.get(stage), *empty[1:]]
-    frame["stage_uncapped"] = pd.array([uncapped, *empty[1:]], dtype="Int64")
-    frame["capped"] = pd.array([capped if stage else None, *empty[1:]], dtype="boolean")
-    first = frame.iloc[0]
-    gate_low = gate_high = np.nan
-    if len(gate):
-        gate_row = frame.loc[gate.index[0]]
-        gate_low, gate_high = gate_row["ci_low"], gate_row["ci_high"]
-    low, high = stage_span(first["ci_low"], first["ci_high"], gate_low, gate_high, framework)
-    frame["stage_low"] = pd.array([low, *empty[1:]], dtype="Int64")
-    frame["stage_high"] = pd.array([high, *empty[1:]], dtype="Int64")
+    n_groups, n_items = numbers["score"].shape
+    gate_at = np.flatnonzero(
+        ((labels["level"] == "category") & (labels["id"] == gating.category)).to_numpy()
+    )
+    columns = {c: [None] * (n_groups * n_items) for c in [*STAGE_DTYPES, "stage_name"]}
+    named = []
+    for i in range(n_groups):
+        overall = numbers["score"][i, 0]
+        gate = numbers["score"][i, gate_at]
+        uncapped = framework.stage_for(overall).stage if pd.notna(overall) else None
+        capped = bool(
+            uncapped is not None
+            and not np.isnan(gate).any()
+            and (gate < gating.below).all()
+            and uncapped > gating.max_stage
+        )
+        stage = min(uncapped, gating.max_stage) if capped else uncapped
+        gate_low = gate_high = np.nan
+        if len(gate_at):
+            gate_low, gate_high = (
+                numbers["ci_low"][i, gate_at[0]],
+                numbers["ci_high"][i, gate_at[0]],
+            )
+        low, high = stage_span(
+            numbers["ci_low"][i, 0], numbers["ci_high"][i, 0], gate_low, gate_high, framework
+        )
+        row = i * n_items
+        columns["stage"][row] = stage
+        columns["stage_name"][row] = names.get(stage)
+        columns["stage_uncapped"][row] = uncapped
+        columns["capped"][row] = capped if stage else None
+        columns["stage_low"][row], columns["stage_high"][row] = low, high
+        named.append(names.get(stage) is not None)
+    out: dict = {c: pd.array(columns[c], dtype=dtype) for c, dtype in STAGE_DTYPES.items()}
+    # Text with missing values; a group without a stage has only missing values, and that
+    # makes the whole column object-typed, with None for that group (as pandas joins them).
+    stage_name = pd.Series(columns["stage_name"])
+    if not all(named):
+        stage_name = stage_name.astype(object)
+        stage_name[np.repeat(~np.array(named), n_items)] = None
+    out["stage_name"] = stage_name
+    return out
+
+
+STAGE_DTYPES = {
+    "stage": "Int64",
+    "stage_uncapped": "Int64",
+    "capped": "boolean",
+    "stage_low": "Int64",
+    "stage_high": "Int64",
+}
 
 
 GAP_COLUMNS = [

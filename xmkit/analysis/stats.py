@@ -19,18 +19,21 @@ __all__ = [
     "benjamini_hochberg",
     "betainc",
     "bootstrap_means",
+    "cov_from_cross",
     "cov_from_parts",
     "cronbach_alpha",
     "f_ppf",
     "holm",
     "icc",
     "influence_sd",
+    "influence_sd_from_cross",
     "influence_values",
     "linearized_t_interval",
     "nps_interval",
     "pairwise_cov",
     "percentile_interval",
     "rwg_j",
+    "rwg_j_from_mean",
     "sidak_level",
     "t_ppf",
     "t_test",
@@ -67,11 +70,17 @@ def rwg_j(item_variances: np.ndarray, n_options: int) -> float:
     variances = variances[~np.isnan(variances)]
     if variances.size == 0:
         return float("nan")
-    j = variances.size
-    ratio = variances.mean() / ((n_options**2 - 1) / 12)
-    if ratio >= 1:
-        return 0.0
-    return float(j * (1 - ratio) / (j * (1 - ratio) + ratio))
+    return float(rwg_j_from_mean(variances.mean(), variances.size, n_options))
+
+
+def rwg_j_from_mean(mean_variance, j, n_options: int):
+    """:func:`rwg_j` from the mean item variance ``s2`` of ``j`` items (arrays: one r_wg(J)
+    per element, so every group and practice is computed at once). NaN where ``j`` is 0."""
+    s2, j = np.asarray(mean_variance, float), np.asarray(j)
+    ratio = s2 / ((n_options**2 - 1) / 12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rwg = j * (1 - ratio) / (j * (1 - ratio) + ratio)
+    return np.where(j == 0, np.nan, np.where(ratio >= 1, 0.0, rwg))
 
 
 def pairwise_cov(x: np.ndarray) -> np.ndarray:
@@ -88,22 +97,34 @@ def pairwise_cov(x: np.ndarray) -> np.ndarray:
 
 def cov_from_parts(x0: np.ndarray, m: np.ndarray) -> np.ndarray:
     """:func:`pairwise_cov` from values with 0 for missing (``x0``) and the 0/1 mask ``m``."""
-    pairs = m.T @ m
-    sums = x0.T @ m
+    return cov_from_cross(x0.T @ x0, x0.T @ m, m.T @ m)
+
+
+def cov_from_cross(xx: np.ndarray, xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
+    """:func:`pairwise_cov` from the cross products ``X0'X0``, ``X0'M`` and ``M'M`` alone
+    (formula there), so that one pass over the respondents serves every covariance, the
+    influence spread (:func:`influence_sd_from_cross`) and the counts. Stacked matrices
+    (groups x items x items) give one covariance matrix per group."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        cov = (x0.T @ x0 - sums * sums.T / pairs) / (pairs - 1)
-    return np.where(pairs > 1, cov, np.nan)
+        cov = (xx - xm * np.swapaxes(xm, -1, -2) / mm) / (mm - 1)
+    return np.where(mm > 1, cov, np.nan)
 
 
-def alpha_from_cov(cov: np.ndarray) -> float:
-    """Cronbach's alpha from an item covariance matrix: ``k/(k-1) * (1 - trace(C)/sum(C))``."""
-    keep = ~np.isnan(np.diag(cov))
-    cov = cov[np.ix_(keep, keep)]
-    k = cov.shape[0]
-    total = cov.sum()
-    if k < 2 or not np.isfinite(total) or total == 0:
-        return float("nan")
-    return float(k / (k - 1) * (1 - np.trace(cov) / total))
+def alpha_from_cov(cov: np.ndarray) -> float | np.ndarray:
+    """Cronbach's alpha from an item covariance matrix: ``k/(k-1) * (1 - trace(C)/sum(C))``
+    over the k items that have a variance; NaN with fewer than two. A stack of matrices
+    (groups x items x items) gives one alpha per group."""
+    cov = np.asarray(cov, float)
+    diag = np.diagonal(cov, axis1=-2, axis2=-1)
+    keep = ~np.isnan(diag)
+    both = keep[..., :, None] & keep[..., None, :]
+    total = np.where(both, cov, 0.0).sum(axis=(-2, -1))
+    total = np.where((both & np.isnan(cov)).any(axis=(-2, -1)), np.nan, total)
+    k = keep.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = k / (k - 1) * (1 - np.where(keep, diag, 0.0).sum(axis=-1) / total)
+    alpha = np.where((k >= 2) & np.isfinite(total) & (total != 0), alpha, np.nan)
+    return float(alpha) if alpha.ndim == 0 else alpha
 
 
 def cronbach_alpha(items: pd.DataFrame) -> float:
@@ -231,6 +252,7 @@ def _paulson_f(p: float, df1: float, df2: float) -> float:
     return max((a * b + math.copysign(root, z)) / quad, 1e-12) ** 3
 
 
+@functools.lru_cache(maxsize=4096)
 def f_ppf(p: float, df1: float, df2: float) -> float:
     """Quantile ``p`` of the F distribution: Paulson's approximation refined by Newton steps
     on the exact CDF ``I_{df1 x / (df1 x + df2)}(df1 / 2, df2 / 2)`` (Abramowitz & Stegun,
@@ -401,11 +423,10 @@ def icc(values: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
     return (msb - msw) / (msb + (k - 1) * msw), (msb - msw) / msb
 
 
-def _influence_weights(mask: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
+def _influence_weights(rate: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
     """``linear_map`` rows divided by each question's answer rate (0 where never answered)."""
-    rate = mask.mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nan_to_num(linear_map / rate[:, None])
+        return np.nan_to_num(linear_map / rate[..., :, None])
 
 
 def influence_values(x: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
@@ -419,13 +440,34 @@ def influence_values(x: np.ndarray, linear_map: np.ndarray) -> np.ndarray:
     """
     present = ~np.isnan(x)
     centred = np.where(present, x - np.nanmean(np.where(present, x, np.nan), axis=0), 0.0)
-    return np.nan_to_num(centred) @ _influence_weights(present.astype(float), linear_map)
+    return np.nan_to_num(centred) @ _influence_weights(present.mean(axis=0), linear_map)
 
 
 def influence_sd(x0: np.ndarray, mask: np.ndarray, means: np.ndarray, linear_map: np.ndarray):
     """The standard deviation (ddof=1) of :func:`influence_values` from answers with 0 for
-    missing (``x0``), the 0/1 presence ``mask`` and the question ``means``: the influence
-    values are ``I = Xc W`` with ``Xc = mask * (x - means)`` and W the rate-scaled map, whose
-    column means are exactly 0, so ``var(I_k) = sum_i I_ik^2 / (n - 1)``."""
-    influence = (x0 - mask * np.nan_to_num(means)) @ _influence_weights(mask, linear_map)
-    return np.sqrt(np.einsum("ik,ik->k", influence, influence) / (x0.shape[0] - 1))
+    missing (``x0``), the 0/1 presence ``mask`` and the question ``means`` (see
+    :func:`influence_sd_from_cross`)."""
+    return influence_sd_from_cross(
+        x0.T @ x0, x0.T @ mask, mask.T @ mask, x0.shape[0], means, linear_map
+    )
+
+
+def influence_sd_from_cross(
+    xx: np.ndarray, xm: np.ndarray, mm: np.ndarray, n, means: np.ndarray, linear_map: np.ndarray
+):
+    """:func:`influence_sd` of n respondents from the cross products ``X0'X0``, ``X0'M`` and
+    ``M'M`` of their answers (0 for missing) and presence mask. The influence values are
+    ``I = Xc W`` with ``Xc = X0 - M diag(m)`` (m the question means) and W the map scaled by
+    the answer rates ``diag(M'M) / n``; their column means are exactly 0, so
+    ``var(I_k) = W_k' (Xc'Xc) W_k / (n - 1)`` with
+    ``Xc'Xc = X0'X0 - X0'M diag(m) - diag(m) M'X0 + diag(m) M'M diag(m)``: the same numbers
+    without a respondents x scores matrix. Stacked inputs (a leading groups axis, ``n`` and
+    ``means`` per group) give one row of standard deviations per group."""
+    n = np.asarray(n, float)
+    mu = np.nan_to_num(np.asarray(means, float))
+    shifted = xm * mu[..., None, :]
+    centred = xx - shifted - np.swapaxes(shifted, -1, -2) + mu[..., :, None] * mu[..., None, :] * mm
+    rate = np.diagonal(mm, axis1=-2, axis2=-1) / n[..., None]
+    w = _influence_weights(rate, linear_map)
+    var = (w * (centred @ w)).sum(axis=-2) / (n[..., None] - 1)
+    return np.sqrt(np.maximum(var, 0.0))

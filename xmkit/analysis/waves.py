@@ -89,16 +89,10 @@ def _replicates(
     return estimate + (reps - estimate) * scale
 
 
-def _linear_map(x: np.ndarray, rollup: RollUp) -> np.ndarray:
-    """Questions x roll-up scores: how each answered question's mean feeds the scores."""
-    answered = (~np.isnan(x)).any(axis=0)
-    return np.nan_to_num(rollup(np.where(answered, np.eye(x.shape[1]), np.nan)))
-
-
 def _t_change(a: np.ndarray, b: np.ndarray, ids_a, ids_b, rollup: RollUp):
     """(se, df, design, matched) of the change of every roll-up score between waves a and b."""
-    infl_a = influence_values(a, _linear_map(a, rollup))
-    infl_b = influence_values(b, _linear_map(b, rollup))
+    infl_a = influence_values(a, rollup.linear_map((~np.isnan(a)).any(axis=0)))
+    infl_b = influence_values(b, rollup.linear_map((~np.isnan(b)).any(axis=0)))
     n_a, n_b = len(a), len(b)
     common = (
         pd.Index(ids_a).intersection(pd.Index(ids_b))

@@ -221,10 +221,8 @@ class AnswerParser:
         self.low, self.high = int(low), int(high)
         self.missing = frozenset(norm(m) for m in missing)
         self.labels = {norm(text): level for level, text in (labels or {}).items()}
-        self.level_texts = {
-            qid: {norm(text): level for level, text in levels.items()}
-            for qid, levels in (question_levels or {}).items()
-        }
+        self._question_levels = question_levels or {}
+        self._level_texts: dict[str, dict[str, int]] = {}
         self.label_sets = answer_labels().sets_of_size(self.high - self.low + 1)
         named = f", a level name such as {next(iter(labels.values()))!r}" if labels else ""
         worded = " or a wording of a common answer scale" if self.label_sets else ""
@@ -238,6 +236,14 @@ class AnswerParser:
         scale = framework.scale
         levels = {q.id: q.levels for _, p in framework.practices for q in p.questions}
         return cls(scale.min, scale.max, scale.missing, scale.labels, levels)
+
+    def level_texts(self, question_id: str) -> dict[str, int]:
+        """A question's level texts (normalized) -> level; built when first needed, since
+        a file of numbers never needs them."""
+        if question_id not in self._level_texts:
+            levels = self._question_levels.get(question_id, {})
+            self._level_texts[question_id] = {norm(text): lvl for lvl, text in levels.items()}
+        return self._level_texts[question_id]
 
     def _number(self, number: float) -> float | str:
         if number != int(number):
@@ -282,7 +288,7 @@ class AnswerParser:
             return f"is a LimeSurvey answer code beyond the scale's {points} points"
         level = self.labels.get(key)
         if level is None and question_id is not None:
-            level = self.level_texts.get(question_id, {}).get(key)
+            level = self.level_texts(question_id).get(key)
         return None if level is None else float(level)
 
     def _unknown(self, key: str) -> str:
@@ -344,16 +350,22 @@ def narrower_scale(
     possible, a whole file ending exactly at another scale's top more likely a survey fielded
     on that scale.
     """
-    present = {c: v[~np.isnan(v)] for c, v in answers.items()}
-    present = {c: v for c, v in present.items() if v.size}
-    if sum(v.size for v in present.values()) < MIN_ANSWERS_FOR_HINT:
+    # one pass per column for its count, lowest and highest answer (fmin/fmax skip NaN),
+    # without copying the answers
+    columns, lows, highs, total = [], [], [], 0
+    for column, values in answers.items():
+        values = np.asarray(values, dtype=float)
+        count = values.size - int(np.count_nonzero(np.isnan(values)))
+        if count:
+            columns.append(column)
+            lows.append(np.fmin.reduce(values))
+            highs.append(np.fmax.reduce(values))
+            total += count
+    if total < MIN_ANSWERS_FOR_HINT:
         return None
-    seen = (
-        min(float(v.min()) for v in present.values()),
-        max(float(v.max()) for v in present.values()),
-    )
+    seen = (float(min(lows)), float(max(highs)))
     for other in COMMON_SCALES:
         shorter = other[1] - other[0] < 0.8 * (high - low)
         if shorter and low <= other[0] and other[1] < high and seen == other:
-            return other, list(present)
+            return other, columns
     return None

@@ -715,14 +715,19 @@ def _check_numbers(
     Every fractional or out-of-range cell becomes a problem and NaN (in place); there is no
     Python loop over cells unless a cell is bad.
     """
-    present = ~np.isnan(numbers)
+    missing = np.isnan(numbers)
+    outside.answered += len(numbers) - int(np.count_nonzero(missing))
+    # The usual clean column is settled by its range and one check for fractions.
+    if missing.all():
+        return
+    # fmin/fmax skip NaN; x - floor(x) is in [0, 1) for any finite x, NaN compares False
+    in_range = parser.low <= np.fmin.reduce(numbers) and np.fmax.reduce(numbers) <= parser.high
+    if in_range and not (numbers - np.floor(numbers) > 0).any():
+        return
     with np.errstate(invalid="ignore"):
-        bad = present & (
+        bad = ~missing & (
             (numbers < parser.low) | (numbers > parser.high) | (numbers != np.floor(numbers))
         )
-    outside.answered += int(np.count_nonzero(present))
-    if not bad.any():
-        return
     wrong = numbers[bad]
     outside.add(wrong[wrong == np.floor(wrong)])
     for r, v in zip(rows[bad], wrong, strict=True):
@@ -1011,9 +1016,13 @@ def _roles_text(
                 f"(--{role}-column names one)"
             )
             continue
-        values, changed = clean_names(_text(table[col]))
+        # few distinct units and roles: each is stripped and cleaned once, then spread out
+        codes, distinct = pd.factorize(table[col], use_na_sentinel=False)
+        names, changed = clean_names(_text(pd.Series(distinct)))
+        changed = changed.to_numpy()[codes]
         if changed.any():
-            first = int(rows[changed.to_numpy()][0])
+            values = names.take(codes).set_axis(table.index)
+            first = int(rows[changed][0])
             warnings.append(
                 Problem(
                     name,
@@ -1021,11 +1030,11 @@ def _roles_text(
                     "zero-width characters: control characters removed, the others shown "
                     f"escaped (first on row {first})",
                     column=col,
-                    value=values[changed.to_numpy()].iloc[0],
+                    value=values[changed].iloc[0],
                 )
             )
-        blank = values.eq("").to_numpy()
-        out[role] = values.where(~blank, NOT_STATED) if blank.any() else values
+        names = names.where(names.ne(""), NOT_STATED)
+        out[role] = names.take(codes).set_axis(table.index)
     return out
 
 
@@ -1219,8 +1228,9 @@ def _to_standard(
                     expected="a unique id per respondent",
                 )
             )
-        dup = (ids.ne("") & ids.duplicated(keep=False)).to_numpy()
-        if dup.any():
+        # checking uniqueness first is several times faster than marking duplicates
+        dup = None if ids.is_unique else (ids.ne("") & ids.duplicated(keep=False)).to_numpy()
+        if dup is not None and dup.any():
             first_row = dict(zip(ids[dup][::-1], rows[dup][::-1], strict=True))
             for r, v in zip(rows[dup], ids[dup], strict=True):
                 if r != first_row[v]:
@@ -1268,12 +1278,16 @@ def _to_standard(
         problems.append(scale)
     hints = _scale_warnings(answers, mapping, name, parser)
     answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
-    values = pd.DataFrame(answers, index=table.index)[qids]
+    # one array in the framework's question order (column by column, as scoring reads it)
+    matrix = np.empty((len(table), len(qids)), order="F")
+    for i, qid in enumerate(qids):
+        matrix[:, i] = answers[qid]
+    values = pd.DataFrame(matrix, columns=qids, index=table.index, copy=False)
     if mapping and len(table):
         # Rows without a single answer (opened and closed, or screened out) are no respondents;
         # a row whose answers were all rejected stays, so its problems are seen.
         bad_rows = {p.row for p in problems if p.row is not None and p.row > 1}
-        empty = values.isna().all(axis=1).to_numpy() & ~np.isin(rows, list(bad_rows))
+        empty = np.isnan(matrix).all(axis=1) & ~np.isin(rows, list(bad_rows))
         if empty.all() and not problems:
             problems.append(
                 Problem(
