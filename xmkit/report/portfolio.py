@@ -196,7 +196,7 @@ def _stage(row) -> str:
 
 def _interval(row) -> str:
     low, high = getattr(row, "overall_low", None), getattr(row, "overall_high", None)
-    return "" if pd.isna(low) or pd.isna(high) else f"{low:.2f}\u2009\u2013\u2009{high:.2f}"
+    return "" if pd.isna(low) or pd.isna(high) else f"{low:.2f}\u2013{high:.2f}"
 
 
 @section("ranking")
@@ -220,7 +220,9 @@ def ranking(ctx: PortfolioContext) -> dict:
                 if getattr(row, c, "")
             ],
             "respondents": row.respondents,
-            "scores": [num(row.overall), _interval(row), *[num(getattr(row, c.id)) for c in cats]],
+            "overall": num(row.overall),
+            "interval": _interval(row),
+            "scores": [num(getattr(row, c.id)) for c in cats],
             "stage": _stage(row),
         }
 
