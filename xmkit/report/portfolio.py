@@ -261,9 +261,10 @@ def ranking(ctx: PortfolioContext) -> dict:
             "95% interval",
             *[c.name for c in cats],
             "Stage",
-            "Files",
+            *(["Files"] if any(r["files"] for r in rows) else []),
         ],
         "rows": rows,
+        "files": any(r["files"] for r in rows),
         "note": (
             f"A unit ranks above another only when their 95% intervals do not overlap; "
             f"{ties} of {len(ranked)} units share a rank range (shown as, e.g., 4\u20137) with "

@@ -21,11 +21,15 @@ UP, DOWN = "#2166AC", "#D6604D"  # blue and vermilion-orange: told apart with an
 def movers_chart(rows: pd.DataFrame, before: str, now: str, scale: tuple[float, float]) -> Figure:
     """One row per unit (columns ``unit``, ``previous``, ``overall``, ``change``, in the order
     given): a grey dot at the earlier score, a dark dot at today's, joined by a line whose
-    colour says rise or fall. ``before`` and ``now`` name the waves in the key."""
+    colour says rise or fall. ``before`` and ``now`` name the waves in the key.
+
+    The axis spans the scores shown (at least one point of the scale), so small moves stay
+    visible; it is labelled with its values, never implying a zero.
+    """
     longest = max(len(str(u)) for u in rows["unit"])
-    left = min(0.3 + 0.075 * longest, 2.8)
+    left = min(0.3 + 0.07 * min(longest, 36), 2.4)
     height = 0.9 + ROW_INCHES * len(rows)
-    fig, ax = figure_axes(7.5, height, margins=(left, 0.55, 0.25, 0.35))
+    fig, ax = figure_axes(5.5, height, margins=(left, 0.55, 0.2, 0.35))
     y = range(len(rows))
     for i, row in zip(y, rows.itertuples(), strict=True):
         colour = UP if row.change >= 0 else DOWN
@@ -35,7 +39,11 @@ def movers_chart(rows: pd.DataFrame, before: str, now: str, scale: tuple[float, 
     labels = [u if len(u) <= 36 else u[:35] + "\u2026" for u in map(str, rows["unit"])]
     ax.set_yticks(list(y), labels, fontsize=9)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlim(*scale)
+    values = pd.concat([rows["previous"], rows["overall"]])
+    centre = (values.min() + values.max()) / 2
+    half = max((values.max() - values.min()) / 2 + 0.1, 0.5)
+    low, high = max(scale[0], centre - half), min(scale[1], centre + half)
+    ax.set_xlim(low, high)
     ax.set_xlabel(f"overall score ({scale[0]:g}-{scale[1]:g})")
     ax.grid(axis="x", color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
