@@ -552,7 +552,8 @@ def test_resume_after_sigterm_finishes_all_units_and_keeps_finished_reports(inte
     assert len(it.mtimes_after) == len(BRANCHES)
     assert it.resumed["finished"]
     assert (it.out / "index.html").is_file()
-    assert len(hrefs((it.out / "index.html").read_text(encoding="utf-8"))) == len(BRANCHES)
+    links = hrefs((it.out / "index.html").read_text(encoding="utf-8"))
+    assert len([link for link in links if link.endswith("/report.html")]) == len(BRANCHES)
 
 
 def test_resume_after_sigterm_leaves_no_temporary_partial_or_kernel_files(interrupted):
@@ -760,7 +761,8 @@ def test_untrusted_unit_names_render_into_safe_folders_inside_output_with_workin
 
     index = out / "index.html"
     links = hrefs(index.read_text(encoding="utf-8"))
-    assert sorted(links) == sorted(f"{s}/report.html" for s in slugs.values())
+    pages = [link for link in links if link.endswith("/report.html")]
+    assert sorted(pages) == sorted(f"{s}/report.html" for s in slugs.values())
     for link in links:
         assert (out / link).resolve().is_file(), link
         assert (out / link).resolve().is_relative_to(out.resolve()), link
