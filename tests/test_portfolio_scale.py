@@ -78,7 +78,7 @@ def test_the_trend_chart_of_40_units_shows_the_largest_moves_labelled_without_a_
     section = page[page.index("Trend since 2025 Q4") : page.index(">Ranking<")]
     svg = chart_svg(section)
     labels = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
-    shown = [u for u in names(40) if any(label.startswith(u[:30]) for label in labels)]
+    shown = [u for u in names(40) if any(label.startswith(u[:20]) for label in labels)]
     assert len(shown) == 2 * xp.MOVERS_EDGE, shown
     assert "2025 Q4" in labels and "2026 Q4" in labels  # the key names waves, not units
     assert f"{xp.MOVERS_EDGE} largest rises" in section

@@ -38,9 +38,7 @@ __all__ = [
     "trend",
 ]
 
-HEATMAP_EDGE = (
-    15  # above twice this many units the heatmap shows the top and bottom only (one A4 page)
-)
+HEATMAP_EDGE = 10  # above twice this many units the heatmap shows the top and bottom only
 MOVERS_EDGE = 12  # above twice this many units the trend chart shows the largest rises and falls
 ORGANIZATION = "organization"  # the status of the table's row for all units together
 FILES = {"report_pdf": "PDF", "report_ipynb": "notebook"}  # a unit's files besides its page

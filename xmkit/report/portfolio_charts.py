@@ -14,6 +14,7 @@ from xmkit.report.charts import figure_axes
 __all__ = ["ROW_INCHES", "movers_chart"]
 
 ROW_INCHES = 0.26  # height of one unit's row: 9 pt labels never overlap
+LABEL = 28  # characters of a unit's name on the axis; the table beside the chart has them all
 BEFORE, NOW = "#9E9E9E", "#1F4E79"
 UP, DOWN = "#2166AC", "#D6604D"  # blue and vermilion-orange: told apart with any colour vision
 
@@ -27,7 +28,7 @@ def movers_chart(rows: pd.DataFrame, before: str, now: str, scale: tuple[float, 
     visible; it is labelled with its values, never implying a zero.
     """
     longest = max(len(str(u)) for u in rows["unit"])
-    left = min(0.3 + 0.07 * min(longest, 36), 2.4)
+    left = 0.25 + 0.075 * min(longest, LABEL)
     height = 0.9 + ROW_INCHES * len(rows)
     fig, ax = figure_axes(5.5, height, margins=(left, 0.55, 0.2, 0.35))
     y = range(len(rows))
@@ -36,7 +37,7 @@ def movers_chart(rows: pd.DataFrame, before: str, now: str, scale: tuple[float, 
         ax.plot([row.previous, row.overall], [i, i], color=colour, linewidth=2, zorder=1)
     ax.scatter(rows["previous"], list(y), color=BEFORE, s=22, zorder=2, label=before)
     ax.scatter(rows["overall"], list(y), color=NOW, s=26, zorder=3, label=now)
-    labels = [u if len(u) <= 36 else u[:35] + "\u2026" for u in map(str, rows["unit"])]
+    labels = [u if len(u) <= LABEL else u[: LABEL - 1] + "\u2026" for u in map(str, rows["unit"])]
     ax.set_yticks(list(y), labels, fontsize=9)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     values = pd.concat([rows["previous"], rows["overall"]])
