@@ -143,3 +143,13 @@ def test_portfolio_pdf_is_written_beside_the_page(out: Path):
     pdf = out / "portfolio.pdf"
     text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
     assert "Ranking" in text and "Trend since 2025 Q4" in text and "Contact Centre" in text
+
+
+def test_the_portfolio_notebook_reads_portfolio_csv_as_people_get_it(out: Path):
+    from xmkit.report import portfolio as xp
+
+    ctx = xp.prepare(out / "portfolio.csv", "Northwind Retail Group", "2026 Q4")
+    rows = xp.ranking.view(ctx)["rows"]
+    assert [r["unit"] for r in rows[:3]] == ["All units", "E-commerce", "Contact Centre"]
+    assert rows[1]["stage"] == "3 Linked (capped)" and rows[1]["rank"] == "1"
+    assert xp.trend.view(ctx)["title"] == "Trend since 2025 Q4"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from xmkit.analysis.disclosure import NOTICE, PROTECTING
 from xmkit.analysis.ranks import rank_label
+from xmkit.batch.portfolio_files import headers
 from xmkit.framework import Framework, load_framework
 from xmkit.report import charts, portfolio_charts, views
 from xmkit.report.markup import section
@@ -82,16 +83,21 @@ def prepare(
     min_group_size: int | None = None,
     downloads: str = "",
 ) -> PortfolioContext:
-    """Read the batch's portfolio table; ``min_group_size`` None means the framework's;
-    ``downloads`` are the comma-separated files beside the page to link."""
+    """Read the batch's portfolio table (as the batch passes it, or ``portfolio.csv`` with its
+    readable headers); ``min_group_size`` None means the framework's; ``downloads`` are the
+    comma-separated files beside the page to link."""
     fw = load_framework(framework or None)
     links = ["report", *FILES]
+    ids = {name: item for item, name in headers(fw).items()}  # portfolio.csv as people read it
+    text = {c: str for c in ["unit", *links]}
     table = pd.read_csv(
         portfolio,
-        dtype={"unit": str, **dict.fromkeys(links, str)},
+        dtype=text | {name: str for name, item in ids.items() if item in text},
         keep_default_na=False,
         na_values=[""],
-    )
+    ).rename(columns=ids)
+    if "capped" in table:
+        table["capped"] = table["capped"].replace({"yes": True, "no": False})
     for column in links:
         table[column] = table[column].fillna("") if column in table else ""
     min_size = min_group_size or fw.thresholds.min_group_size
