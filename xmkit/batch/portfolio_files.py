@@ -80,7 +80,8 @@ def people_table(table: pd.DataFrame, framework: Framework) -> pd.DataFrame:
             out[column] = pd.to_numeric(out[column]).round().astype("Int64")
         elif column not in text:
             out[column] = pd.to_numeric(out[column]).astype(float).round(DECIMALS)
-    out["capped"] = out["capped"].map({True: "yes", False: "no"})
+    if "capped" in out:
+        out["capped"] = out["capped"].map({True: "yes", False: "no"})
     return out.rename(columns=headers(framework)).reset_index(drop=True)
 
 
@@ -122,7 +123,8 @@ def write_xlsx(table: pd.DataFrame, framework: Framework, target: Path) -> Path:
     )
     book = Workbook()
     book.remove(book.active)
-    for title, columns in sheets.items():
+    for title, wanted in sheets.items():
+        columns = [c for c in wanted if c in people.columns]  # no scores when every unit failed
         sheet = book.create_sheet(title)
         frame = safe_cells(people[columns])
         sheet.append(list(frame.columns))
