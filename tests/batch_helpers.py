@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xmkit.framework import Framework
+from xmkit.framework import Framework, load_framework
+from xmkit.io.portfolio_files import headers
 
 BIN = Path(sys.executable).parent
 XMKIT = BIN / "xmkit"
@@ -208,8 +209,12 @@ def report_numbers(path: Path) -> list[str]:
     return re.findall(r"-?\d+(?:\.\d+)?", text)
 
 
-def portfolio(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "portfolio.csv", dtype={"unit": str, "report": str})
+def portfolio(out: Path, framework: Framework | None = None) -> pd.DataFrame:
+    """The unit rows of ``portfolio.csv``, its readable headers turned back into ids."""
+    ids = {name: item for item, name in headers(framework or load_framework()).items()}
+    table = pd.read_csv(out / "portfolio.csv", dtype={"Unit": str, "Report (HTML)": str})
+    table = table.rename(columns=ids)
+    return table[table["status"] != "organization"].reset_index(drop=True)
 
 
 def score_columns(framework: Framework) -> list[str]:

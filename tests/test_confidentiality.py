@@ -25,7 +25,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from batch_helpers import pdf_text
+from batch_helpers import pdf_text, portfolio
 
 import xmkit
 from xmkit.batch.run import run_batch
@@ -176,8 +176,7 @@ def test_a_role_of_one_respondent_is_named_without_any_score(batch):
 
 
 def test_portfolio_lists_small_units_without_scores_and_neutralizes_hostile_names(batch):
-    table = pd.read_csv(batch.out / "portfolio.csv", dtype={"unit": str})
-    by_unit = table.set_index("unit")
+    by_unit = portfolio(batch.out).set_index("unit")
     for unit in ("Tiny Team", "'" + HOSTILE_UNIT):
         row = by_unit.loc[unit]
         assert row["status"] == "skipped"

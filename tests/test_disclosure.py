@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from batch_helpers import portfolio as read_portfolio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -391,7 +392,7 @@ def test_reports_html_and_portfolio_csv_give_back_no_hidden_respondent(tmp_path,
     )
 
     # score -o for the organization minus portfolio.csv, at every practice and category
-    portfolio = pd.read_csv(result.folder / "portfolio.csv")
+    portfolio = read_portfolio(result.folder, framework)
     assert (
         portfolio.set_index("unit").loc["Service", "withheld"] == "hidden to protect a smaller unit"
     )

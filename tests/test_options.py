@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assessments" / "example"
 NOTEBOOK_INPUTS = {  # parameters a notebook has that are its input, not a report option
     "report.ipynb": {"responses"},
-    "portfolio.ipynb": {"portfolio"},
+    "portfolio.ipynb": {"portfolio", "downloads"},
     "self_assessment.ipynb": {"name", "respondent_id"},
 }
 

@@ -219,8 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
         "batch",
         help="one report per business unit, plus a portfolio summary",
         description="Render a report for every business unit that meets the minimum group "
-        "size, then the portfolio: index.html (heatmap, stage distribution, ranking, links), "
-        "portfolio.csv and portfolio.xlsx, and manifest.json with each unit's status. FILE is "
+        "size, then the portfolio: index.html (heatmap, stage distribution, trend, ranking with "
+        "rank ranges, links), portfolio.csv, portfolio.xlsx (sheets Units, Categories, "
+        "Practices), portfolio.pdf with --format pdf, and manifest.json with each unit's "
+        "status. FILE is "
         "a responses file with a unit column, a folder of per-unit files, an assessment "
         "folder, or a folder of assessments (one portfolio per client). A failing unit does "
         "not stop the others; the exit code is 1 if any failed.",

@@ -17,6 +17,7 @@ files are rendered beside each other in a staging folder and replace the earlier
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -33,21 +34,33 @@ from pathlib import Path
 import pandas as pd
 
 from xmkit.analysis.disclosure import PROTECTING, SMALL, unit_withholding
+from xmkit.analysis.ranks import rank_ranges
 from xmkit.analysis.score import score
 from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
 from xmkit.batch.lock import FolderLock
 from xmkit.batch.manifest import Manifest, hashes, intact, read_manifest
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
-from xmkit.io.iorw import fsync_folder, named, write_table
+from xmkit.io.iorw import fsync_folder, named
 from xmkit.io.logo import logo_data_uri
 from xmkit.io.names import clean_name
-from xmkit.io.paths import report_title, slugify
+from xmkit.io.paths import portfolio_title, report_title, slugify
+from xmkit.io.portfolio_files import write_csv, write_xlsx
 from xmkit.io.responses import read_responses
 from xmkit.options import Options, resolve
 from xmkit.render.execute import render_notebook, report_parameters, template_path
 
-__all__ = ["BatchResult", "UnitJob", "UnitResult", "portfolio_table", "run_batch", "unique_slugs"]
+__all__ = [
+    "LINKS",
+    "ORGANIZATION",
+    "BatchResult",
+    "UnitJob",
+    "UnitResult",
+    "portfolio_names",
+    "portfolio_table",
+    "run_batch",
+    "unique_slugs",
+]
 
 DEFAULT_RECYCLE_AFTER = 50  # as xmkit.render.engine, which is too heavy to import here
 PORTFOLIO = ("index.html", "portfolio.csv", "portfolio.xlsx")
@@ -423,7 +436,10 @@ def _portfolio_key(src: Source, template: str, min_size: int, results: list) -> 
         pd.util.hash_pandas_object(src.data, index=False).to_numpy().tobytes(),
         previous,
         template,
-        json.dumps([src.client, src.options.period, min_size, outcomes], default=str),
+        json.dumps(
+            [src.client, src.options.period, min_size, outcomes, portfolio_names(src.options)],
+            default=str,
+        ),
     )
 
 
@@ -551,13 +567,15 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
             and before.get("key") == key
             and intact(folder, before.get("hashes"))
         ):
-            portfolio = {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
+            names = portfolio_names(opts)
+            portfolio = {Path(name).suffix.lstrip("."): folder / name for name in names}
             manifest.data["portfolio"] = before  # nothing changed: the earlier set stands
         else:
             portfolio = write_portfolio(
                 src, folder, results, framework, min_size, executor.call, _benchmark(opts)
             )
-            manifest.data["portfolio"] = {"key": key, "hashes": hashes(folder, PORTFOLIO)}
+            written = portfolio_names(opts)
+            manifest.data["portfolio"] = {"key": key, "hashes": hashes(folder, written)}
     except BaseException as exc:  # interrupted: what finished goes in the manifest; drop the rest
         _clean_leftovers(folder)
         manifest.save()
@@ -575,56 +593,101 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
     return BatchResult(src.client, folder, results, elapsed, portfolio, departed)
 
 
+ORGANIZATION = "organization"
+"""The ``status`` of the portfolio table's last row: all units together."""
+LINKS = {"report": ".html", "report_pdf": ".pdf", "report_ipynb": ".ipynb"}
+"""The portfolio table's columns holding a unit's report files, relative to the portfolio."""
+
+
+def _wide_scores(scores: pd.DataFrame, framework: Framework, min_size: int) -> pd.DataFrame:
+    """One row per ``unit`` of ``scores``: overall (with its 95% interval), category and
+    practice scores, stage, and why a unit has no scores."""
+    scores = scores[scores["level"].isin(["overall", "category", "practice"])]
+    wide = scores.pivot_table(
+        index="unit", columns="id", values="score", aggfunc="first", dropna=False
+    )
+    order = [
+        "overall",
+        *[c.id for c in framework.categories],
+        *[p.id for _, p in framework.practices],
+    ]
+    wide = wide.reindex(columns=order)
+    overall = scores[scores["level"] == "overall"].set_index("unit")
+    wide.insert(1, "overall_low", overall["ci_low"])
+    wide.insert(2, "overall_high", overall["ci_high"])
+    for column in ("stage", "stage_name", "capped", "suppressed"):
+        wide[column] = overall[column]
+    wide["withheld"] = (
+        overall["suppressed_reason"]
+        .map({SMALL: f"fewer than {min_size} responses", "": ""})
+        .fillna(PROTECTING)
+    )
+    return wide.reset_index()
+
+
+def _output(result: UnitResult, suffix: str) -> str:
+    """The unit's report file with ``suffix``, relative to the portfolio ("" without one)."""
+    if result.status not in {DONE, UNCHANGED}:
+        return ""
+    return next((Path(o).as_posix() for o in result.outputs if o.endswith(suffix)), "")
+
+
 def portfolio_table(
     src: Source, results: list[UnitResult], framework: Framework, min_size: int
 ) -> pd.DataFrame:
-    """One row per unit: status, respondents, overall/category/practice scores, stage, report."""
+    """One row per unit, then one for all units together (``status`` ``organization``).
+
+    Columns: status, respondents, overall score with its 95% interval (``overall_low``,
+    ``overall_high``) and rank range (``rank_best``, ``rank_worst``, :mod:`xmkit.analysis.ranks`,
+    among the units with scores), category and practice scores, stage, the unit's report files
+    (:data:`LINKS`) and, with a previous wave, the change of the overall score.
+    """
 
     status = {r.unit: r for r in results}
     base = pd.DataFrame({"unit": [r.unit for r in results]})
     if len(src.data):
-        scores = score(src.data, framework, by="unit", min_group_size=min_size, n_boot=0)
-        scores = scores[scores["level"].isin(["overall", "category", "practice"])]
-        wide = scores.pivot_table(
-            index="unit", columns="id", values="score", aggfunc="first", dropna=False
-        )
-        order = [
-            "overall",
-            *[c.id for c in framework.categories],
-            *[p.id for _, p in framework.practices],
-        ]
-        wide = wide.reindex(columns=order)
-        overall = scores[scores["level"] == "overall"].set_index("unit")
-        wide["stage"] = overall["stage"]
-        wide["stage_name"] = overall["stage_name"]
-        wide["capped"] = overall["capped"]
-        wide["suppressed"] = overall["suppressed"]
-        wide["withheld"] = (
-            overall["suppressed_reason"]
-            .map({SMALL: f"fewer than {min_size} responses", "": ""})
-            .fillna(PROTECTING)
-        )
-        base = base.merge(wide.reset_index(), on="unit", how="left")
+        scores = score(src.data, framework, by="unit", min_group_size=min_size)
+        base = base.merge(_wide_scores(scores, framework, min_size), on="unit", how="left")
     base.insert(1, "status", [status[u].status for u in base["unit"]])
     base.insert(2, "respondents", [status[u].n for u in base["unit"]])
-    base["report"] = [
-        str(Path(status[u].slug) / "report.html")
-        if status[u].status in {DONE, UNCHANGED}
-        and any(o.endswith("report.html") for o in status[u].outputs)
-        else ""
-        for u in base["unit"]
-    ]
-    failed = base["status"] == FAILED
+    for column, suffix in LINKS.items():
+        base[column] = [_output(status[u], suffix) for u in base["unit"]]
+    fixed = {"unit", "status", "respondents", *LINKS}
+    scored = [c for c in base.columns if c not in fixed]
+    base[scored] = base[scored].astype(object)
+    base.loc[base["status"] == FAILED, scored] = None  # numbers of data that failed validation
+    # all units together: the units that loaded (a failed unit's rows are not scored)
+    loaded = src.data[~src.data["unit"].isin(src.failed)] if len(src.data) else src.data
+    if len(loaded):
+        whole = score(loaded, framework, min_group_size=min_size).assign(unit="All units")
+        org = _wide_scores(whole, framework, min_size).astype(object)
+        org.insert(1, "status", ORGANIZATION)
+        org.insert(2, "respondents", len(loaded))
+        base = pd.concat([base, org.assign(**dict.fromkeys(LINKS, ""))], ignore_index=True)
+    units = base["status"] != ORGANIZATION
     if src.previous is not None and len(base):
         before = score(src.previous, framework, by="unit", min_group_size=min_size, n_boot=0)
         before = before[before["level"] == "overall"].set_index("unit")["score"]
+        whole = score(src.previous, framework, min_group_size=min_size, n_boot=0)
         base["previous_wave"] = src.options.previous_period or "previous"
-        base["previous_overall"] = base["unit"].map(before)
+        org_before = whole.loc[whole["level"] == "overall", "score"].iloc[0]
+        base["previous_overall"] = base["unit"].map(before).where(units, org_before)
+        base.loc[base["status"] == FAILED, "previous_overall"] = None
         base["change"] = base["overall"] - base["previous_overall"]
-    scored = [c for c in base.columns if c not in {"unit", "status", "respondents", "report"}]
-    base[scored] = base[scored].astype(object)
-    base.loc[failed, scored] = None  # numbers from data that failed validation are not shown
+    shown = units & base["status"].isin([DONE, UNCHANGED])
+    if "overall" in base:
+        shown &= base["overall"].notna()
+        ranks = rank_ranges(
+            *(base.loc[shown, c].astype(float) for c in ("overall", "overall_low", "overall_high"))
+        )
+        for column in ranks:
+            base[column] = ranks[column].astype("Int64")
     return base
+
+
+def portfolio_names(options: Options) -> tuple[str, ...]:
+    """The portfolio's files: :data:`PORTFOLIO`, and ``portfolio.pdf`` when PDFs are asked for."""
+    return (*PORTFOLIO, "portfolio.pdf") if "pdf" in options.formats else PORTFOLIO
 
 
 def write_portfolio(
@@ -636,16 +699,18 @@ def write_portfolio(
     call: Callable = lambda fn, *args: fn(*args),
     benchmark: dict | None = None,
 ) -> dict[str, Path]:
-    """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client.
+    """portfolio.csv, portfolio.xlsx and index.html (the portfolio notebook) for one client,
+    and portfolio.pdf when the batch makes PDFs.
 
-    All three are written into a staging folder first and renamed into ``folder`` only when
-    all three exist, so a failure (a full disk, a notebook error) leaves the earlier set whole.
+    All are written into a staging folder first and renamed into ``folder`` only when all
+    exist, so a failure (a full disk, a notebook error) leaves the earlier set whole.
     """
     table = portfolio_table(src, results, framework, min_size)
+    names = portfolio_names(src.options)
     staging = Path(tempfile.mkdtemp(prefix=".portfolio-", dir=folder))
     try:
-        _render_portfolio(src, table, staging, min_size, call, benchmark)
-        for name in PORTFOLIO:
+        _render_portfolio(src, table, framework, staging, min_size, call, benchmark)
+        for name in names:
             os.replace(staging / name, folder / name)
         fsync_folder(folder)
     except OSError as exc:  # name the file as the user knows it, not its staging copy
@@ -654,29 +719,32 @@ def write_portfolio(
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return {Path(name).suffix.lstrip("."): folder / name for name in PORTFOLIO}
+    return {Path(name).suffix.lstrip("."): folder / name for name in names}
 
 
 def _render_portfolio(
     src: Source,
     table: pd.DataFrame,
+    framework: Framework,
     staging: Path,
     min_size: int,
     call: Callable,
     benchmark: dict | None = None,
 ) -> None:
-    """The three portfolio files, in ``staging``."""
-    write_table(table, staging / "portfolio.csv")
-    write_table(table, staging / "portfolio.xlsx")
+    """The portfolio files, in ``staging``."""
+    write_csv(table, framework, staging / "portfolio.csv")
+    write_xlsx(table, framework, staging / "portfolio.xlsx")
     # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized for
-    # spreadsheets, so the notebook reads a plain copy.
+    # spreadsheets and rounded, so the notebook reads a plain, full-precision copy.
     plain = staging / "portfolio-input.csv"
     try:
         table.to_csv(plain, index=False)
     except OSError as exc:
         raise named(exc, plain) from None
+    pdf = "pdf" in src.options.formats
     parameters = {
         "portfolio": str(plain.resolve()),
+        "downloads": ",".join(["portfolio.xlsx", "portfolio.csv", *(["portfolio.pdf"] * pdf)]),
         "client": src.client,
         "period": src.options.period,
         "framework": str(src.options.framework.resolve()) if src.options.framework else None,
@@ -684,12 +752,12 @@ def _render_portfolio(
         **(benchmark or {}),
     }
     call(
-        render_notebook,
+        functools.partial(render_notebook, pdf_name="portfolio"),  # beside index.html
         template_path("portfolio.ipynb"),
         parameters,
         staging,
-        f"EX/CX alignment portfolio: {src.client}",
-        ("html",),
+        portfolio_title(src.client, src.options.period),
+        ("html", "pdf") if pdf else ("html",),
         "index",
     )
 

@@ -11,6 +11,7 @@ __all__ = [
     "MAX_SLUG",
     "WINDOWS_RESERVED",
     "download_name",
+    "portfolio_title",
     "report_title",
     "slugify",
 ]
@@ -62,6 +63,11 @@ def report_title(client: str, unit: str | None = None, period: str = "") -> str:
     alignment 2026 Q4``; the page title, the PDF's title and the base of its download name."""
     parts = [client, unit or "", f"EX-CX alignment {period}".strip()]
     return " - ".join(p.strip() for p in parts if p and p.strip())
+
+
+def portfolio_title(client: str, period: str = "") -> str:
+    """The portfolio's :func:`report_title`: "Portfolio" where a report names its unit."""
+    return report_title(client, "Portfolio", period)
 
 
 def download_name(title: str, extension: str) -> str:

@@ -180,9 +180,12 @@ def render_notebook(
     printer=None,
     timeout: int = 600,
     engine: str | None = "xmkit",
+    pdf_name: str | None = None,
 ) -> dict[str, Path]:
     """Execute ``template`` and write ``<folder>/<name>.<format>`` for each format, atomically.
 
+    ``pdf_name`` names the PDF when it differs from the page (the portfolio's ``index.html``
+    beside ``portfolio.pdf``), so the page's download link points at it.
     Everything is made in a temporary folder inside ``folder`` and moved into place only when
     every format succeeded. ``printer`` is an open :class:`xmkit.render.pdf.PdfPrinter` to reuse.
     """
@@ -198,19 +201,22 @@ def render_notebook(
         if "ipynb" in formats:
             nbformat.write(notebook, work / f"{name}.ipynb")
         page = work / f"{name}.html"
+        files = {
+            fmt: f"{pdf_name or name}.pdf" if fmt == "pdf" else f"{name}.{fmt}" for fmt in formats
+        }
         # The files keep their stable names; a link offers the PDF under the report's title.
         downloads = (
-            [(f"{name}.pdf", download_name(title, "pdf"), "Download the PDF")]
+            [(files["pdf"], download_name(title, "pdf"), "Download the PDF")]
             if "pdf" in formats
             else []
         )
         page.write_text(notebook_to_html(notebook, title, downloads), encoding="utf-8")
         if "pdf" in formats:
-            _print_pdf(page, work / f"{name}.pdf", printer)
+            _print_pdf(page, work / files["pdf"], printer)
         written = {}
         for fmt in formats:
-            target = folder / f"{name}.{fmt}"
-            os.replace(work / f"{name}.{fmt}", target)
+            target = folder / files[fmt]
+            os.replace(work / files[fmt], target)
             written[fmt] = target
         succeeded = True
         return written

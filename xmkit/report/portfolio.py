@@ -1,29 +1,39 @@
-"""The portfolio page of a batch: every unit's scores, stages and a link to its report.
+"""The portfolio page of a batch: every unit's scores, stages and links to its report files.
 
-Used by ``templates/portfolio.ipynb``. It reads ``portfolio.csv`` (no respondent-level data)
-and shows units below the minimum group size or that failed without any score.
+Used by ``templates/portfolio.ipynb``. It reads the batch's portfolio table (no
+respondent-level data; :func:`xmkit.batch.run.portfolio_table`) and shows units below the
+minimum group size or that failed without any score. Every view stays legible at hundreds of
+units: charts give each unit a fixed row height or show the top and bottom units, and a table
+beside each chart lists every unit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
 from xmkit.analysis.disclosure import NOTICE, PROTECTING
+from xmkit.analysis.ranks import rank_label
 from xmkit.framework import Framework, load_framework
-from xmkit.report import charts, evidence_charts, views
+from xmkit.io.paths import download_name, portfolio_title, report_title
+from xmkit.io.portfolio_files import headers
+from xmkit.report import charts, portfolio_charts, views
 from xmkit.report.markup import section
 from xmkit.report.views import num
 
 __all__ = [
     "HEATMAP_EDGE",
+    "MOVERS_EDGE",
+    "ORGANIZATION",
     "PortfolioContext",
     "benchmark",
     "cover",
+    "downloads",
     "heatmap",
     "prepare",
     "ranking",
@@ -31,7 +41,10 @@ __all__ = [
     "trend",
 ]
 
-HEATMAP_EDGE = 25  # above twice this many units the heatmap shows the top and bottom only
+HEATMAP_EDGE = 10  # above twice this many units the heatmap shows the top and bottom only
+MOVERS_EDGE = 12  # above twice this many units the trend chart shows the largest rises and falls
+ORGANIZATION = "organization"  # the status of the table's row for all units together
+FILES = {"report_pdf": "PDF", "report_ipynb": "notebook"}  # a unit's files besides its page
 
 
 @dataclass
@@ -41,6 +54,21 @@ class PortfolioContext:
     framework: Framework
     min_group_size: int
     table: pd.DataFrame
+    downloads: list[str] = field(default_factory=list)
+    """Files beside the page to link (portfolio.xlsx, portfolio.csv, portfolio.pdf)."""
+
+    @property
+    def units(self) -> pd.DataFrame:
+        """One row per unit (without the organization row)."""
+        return self.table[self.table["status"] != ORGANIZATION]
+
+    @property
+    def organization(self) -> pd.Series | None:
+        """All units together, when the table has the row and it has scores."""
+        rows = self.table[self.table["status"] == ORGANIZATION]
+        if rows.empty or pd.isna(rows["overall"].iloc[0]):
+            return None
+        return rows.iloc[0]
 
     @property
     def shown(self) -> pd.DataFrame:
@@ -55,24 +83,42 @@ def prepare(
     period: str = "",
     framework: str | Path | None = None,
     min_group_size: int | None = None,
+    downloads: str = "",
 ) -> PortfolioContext:
-    """Read the batch's portfolio table; ``min_group_size`` None means the framework's."""
+    """Read the batch's portfolio table (as the batch passes it, or ``portfolio.csv`` with its
+    readable headers); ``min_group_size`` None means the framework's; ``downloads`` are the
+    comma-separated files beside the page to link."""
     fw = load_framework(framework or None)
+    links = ["report", *FILES]
+    ids = {name: item for item, name in headers(fw).items()}  # portfolio.csv as people read it
+    text = {c: str for c in ["unit", *links]}
     table = pd.read_csv(
-        portfolio, dtype={"unit": str, "report": str}, keep_default_na=False, na_values=[""]
-    )
-    table["report"] = table["report"].fillna("")
+        portfolio,
+        dtype=text | {name: str for name, item in ids.items() if item in text},
+        keep_default_na=False,
+        na_values=[""],
+    ).rename(columns=ids)
+    if "capped" in table:
+        table["capped"] = table["capped"].replace({"yes": True, "no": False})
+    for column in links:
+        table[column] = table[column].fillna("") if column in table else ""
     min_size = min_group_size or fw.thresholds.min_group_size
-    return PortfolioContext(client, period, fw, min_size, table)
+    files = [name for name in downloads.split(",") if name]
+    return PortfolioContext(client, period, fw, min_size, table, files)
+
+
+def _href(path: str) -> str:
+    """A relative link to a file beside the portfolio: URL-quoted, never leaving the folder."""
+    return quote(Path(path).as_posix()) if path and ".." not in Path(path).parts else ""
 
 
 @section("cover")
 def cover(ctx: PortfolioContext) -> dict:
-    counts = ctx.table["status"].value_counts()
+    counts = ctx.units["status"].value_counts()
     facts = [
         ("Client", ctx.client),
         ("Period", ctx.period or "not stated"),
-        ("Business units", str(len(ctx.table))),
+        ("Business units", str(len(ctx.units))),
         ("Reports", str(int(counts.get("done", 0) + counts.get("unchanged", 0)))),
         ("Below the minimum group size", str(int(counts.get("skipped", 0)))),
         ("Failed", str(int(counts.get("failed", 0)))),
@@ -84,6 +130,27 @@ def cover(ctx: PortfolioContext) -> dict:
         "subtitle": "",
         "facts": facts,
     }
+
+
+@section("downloads")
+def downloads(ctx: PortfolioContext) -> dict | None:
+    """Links to the portfolio's own files: the workbook, the table, the PDF."""
+    what = {
+        "portfolio.xlsx": "Excel workbook: units, categories and practices",
+        "portfolio.csv": "the same table as CSV",
+        "portfolio.pdf": "this page as PDF",
+    }
+    title = portfolio_title(ctx.client, ctx.period)
+    files = [
+        {
+            "href": _href(f),
+            "name": f,
+            "download": download_name(title, Path(f).suffix.lstrip(".")),
+            "what": what.get(f, ""),
+        }
+        for f in ctx.downloads
+    ]
+    return {"title": "Files", "files": files} if files else None
 
 
 @section("heatmap")
@@ -142,24 +209,56 @@ def stages(ctx: PortfolioContext) -> dict | None:
     }
 
 
+def _stage(row) -> str:
+    return f"{int(row.stage)} {row.stage_name}" + (" (capped)" if row.capped is True else "")
+
+
+def _interval(row) -> str:
+    low, high = getattr(row, "overall_low", None), getattr(row, "overall_high", None)
+    return "" if pd.isna(low) or pd.isna(high) else f"{low:.2f}\u2013{high:.2f}"
+
+
 @section("ranking")
 def ranking(ctx: PortfolioContext) -> dict:
-    """Every unit, ranked by overall score, linked to its report; others listed without score."""
+    """Every unit, ranked by overall score with its 95% interval and rank range (tied where
+    intervals overlap, :mod:`xmkit.analysis.ranks`), linked to its report files; all units
+    together first; units without scores listed with the reason."""
     cats = list(ctx.framework.categories)
-    ranked = ctx.shown.sort_values("overall", ascending=False)
-    rows = [
-        {
-            "rank": i,
-            "unit": row.unit,
-            "report": row.report,
+    ranked = ctx.shown.sort_values(["overall", "unit"], ascending=[False, True])
+    ranges = "rank_best" in ranked and ranked["rank_best"].notna().all()
+
+    def row_view(row, rank: str, tie: bool, name: str) -> dict:
+        return {
+            "rank": rank,
+            "tie": tie,
+            "unit": name,
+            "report": _href(row.report),
+            "files": [
+                {
+                    "href": _href(path),
+                    "name": label,
+                    "download": download_name(
+                        report_title(ctx.client, name, ctx.period), Path(path).suffix.lstrip(".")
+                    ),
+                }
+                for c, label in FILES.items()
+                if (path := getattr(row, c, ""))
+            ],
             "respondents": row.respondents,
-            "scores": [num(row.overall), *[num(getattr(row, c.id)) for c in cats]],
-            "stage": f"{int(row.stage)} {row.stage_name}"
-            + (" (capped)" if row.capped is True else ""),
+            "overall": num(row.overall),
+            "interval": _interval(row),
+            "scores": [num(getattr(row, c.id)) for c in cats],
+            "stage": _stage(row),
         }
-        for i, row in enumerate(ranked.itertuples(), start=1)
-    ]
-    others = ctx.table[~ctx.table["unit"].isin(ranked["unit"])]
+
+    rows = []
+    if (org := ctx.organization) is not None:
+        whole = next(pd.DataFrame([org]).assign(report="").itertuples())
+        rows.append(row_view(whole, "", False, "All units") | {"organization": True})
+    for i, row in enumerate(ranked.itertuples(), start=1):
+        best, worst = (int(row.rank_best), int(row.rank_worst)) if ranges else (i, i)
+        rows.append(row_view(row, rank_label(best, worst), best != worst, row.unit))
+    others = ctx.units[~ctx.units["unit"].isin(ranked["unit"])]
     reason = {"skipped": f"fewer than {ctx.min_group_size} responses", "failed": "failed"}
     missing = pd.DataFrame(
         {
@@ -176,10 +275,30 @@ def ranking(ctx: PortfolioContext) -> dict:
             ],
         }
     )
+    ties = sum(r["tie"] for r in rows)
     return {
         "title": "Ranking",
-        "columns": ["#", "Unit", "Respondents", "Overall", *[c.name for c in cats], "Stage"],
+        "columns": [
+            "Rank",
+            "Unit",
+            "Respondents",
+            "Overall",
+            "95% interval",
+            *[c.name for c in cats],
+            "Stage",
+            *(["Files"] if any(r["files"] for r in rows) else []),
+        ],
         "rows": rows,
+        "files": any(r["files"] for r in rows),
+        "note": (
+            f"A unit ranks above another only when their 95% intervals do not overlap; "
+            f"{ties} of {len(ranked)} units share a rank range (shown as, e.g., 4\u20137) with "
+            "units the data cannot tell apart."
+            if ranges and ties
+            else "No two units' 95% intervals overlap: every rank is clear."
+            if ranges and len(ranked) > 1
+            else ""
+        ),
         "missing": views.table(missing) if len(others) else None,
         "notice": NOTICE
         if "withheld" in others and others["withheld"].eq(PROTECTING).any()
@@ -187,52 +306,65 @@ def ranking(ctx: PortfolioContext) -> dict:
     }
 
 
+def _change(before: float, after: float, label: str) -> str:
+    """The change as the shown (rounded) scores give it, so the numbers in a row add up."""
+    if pd.isna(before):
+        return f"not comparable: new or too small in {label}"
+    return f"{round(after, 2) - round(before, 2):+.2f}"
+
+
 @section("trend")
 def trend(ctx: PortfolioContext) -> dict | None:
-    """Each unit's overall score now and in the earlier wave (when the assessment has one)."""
+    """Each unit's overall score now and in the earlier wave (when the assessment has one).
+
+    The chart shows every unit up to ``2 * MOVERS_EDGE`` units, else the ``MOVERS_EDGE``
+    largest rises and falls; the table beside it lists every unit with scores, all units
+    together first, so no unit is missing whatever the size.
+    """
     table = ctx.shown
     if "previous_overall" not in table or table["previous_overall"].isna().all():
         return None
     label = str(table["previous_wave"].dropna().iloc[0])
-    rows = table.dropna(subset=["previous_overall"]).sort_values("change", ascending=False)
-    long = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "unit": rows["unit"],
-                    "wave": label,
-                    "wave_order": 0,
-                    "score": rows["previous_overall"],
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "unit": rows["unit"],
-                    "wave": ctx.period or "now",
-                    "wave_order": 1,
-                    "score": rows["overall"],
-                }
-            ),
-        ]
+    now = ctx.period or "now"
+    frame = table.assign(
+        previous=table["previous_overall"].astype(float),
+        overall=table["overall"].astype(float),
+        change=table["change"].astype(float),
     )
-    scale = ctx.framework.scale
-    fig = evidence_charts.trend_chart(long, scale=(scale.min, scale.max))
-    listing = pd.DataFrame(
-        {
-            "Unit": rows["unit"],
-            label: rows["previous_overall"].map(num),
-            ctx.period or "now": rows["overall"].map(num),
-            "Change": [f"{v:+.2f}" for v in rows["change"]],
-        }
+    both = frame.dropna(subset=["previous"]).sort_values(
+        ["change", "unit"], ascending=[False, True]
     )
     caption = (
-        f"Overall score of each unit in {label} and {ctx.period or 'now'}; units too small in "
-        "either wave, or new, are left out."
+        f"Overall score of each unit in {label} (grey) and {now} (dark); a blue line is a rise, "
+        "an orange one a fall. The table lists every unit."
     )
+    chart_rows = both
+    if len(both) > 2 * MOVERS_EDGE:
+        rises, falls = both.head(MOVERS_EDGE), both.tail(MOVERS_EDGE)
+        chart_rows = pd.concat([rises, falls])
+        caption = (
+            f"The {MOVERS_EDGE} largest rises and {MOVERS_EDGE} largest falls of the overall "
+            f"score from {label} (grey) to {now} (dark), of {len(both)} units; the table lists "
+            "every unit."
+        )
+    scale = ctx.framework.scale
+    fig = portfolio_charts.movers_chart(chart_rows, label, now, (scale.min, scale.max))
+    listing = pd.concat([frame[frame["previous"].notna()], frame[frame["previous"].isna()]])
+    listing = listing.sort_values(["change", "unit"], ascending=[False, True], na_position="last")
+    rows = [
+        [u, num(p), num(o), _change(p, o, label)]
+        for u, p, o in zip(listing["unit"], listing["previous"], listing["overall"], strict=True)
+    ]
+    org = ctx.organization
+    if org is not None and pd.notna(org.get("previous_overall")):
+        before, after = float(org["previous_overall"]), float(org["overall"])
+        rows.insert(0, ["All units", num(before), num(after), _change(before, after, label)])
     return {
         "title": f"Trend since {label}",
         "chart": views.figure(fig, caption, "Trend over waves"),
-        "table": views.table(listing),
+        "table": views.table(
+            pd.DataFrame(rows, columns=["Unit", label, now, "Change"]), classes="trend"
+        ),
     }
 
 
