@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from xmkit.benchmark.store import Store, organizations, scores
+from xmkit.benchmark.store import Store
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework
 
-__all__ = ["COLUMNS", "FLOOR", "client_view", "compare", "percentile_rank"]
+__all__ = ["COLUMNS", "FLOOR", "LOOKUP", "client_view", "compare", "percentile_rank"]
 
 FLOOR = 5  # the smallest benchmark group ever shown
 COLUMNS = [
@@ -42,64 +42,54 @@ def percentile_rank(below: int, equal: int, total: int) -> float:
     return 100.0 * (below + equal / 2) / total if total else float("nan")
 
 
-def _latest(framework: Framework, client_key: str):
-    """Each organization's latest entry (flagged on write), the client's own excluded."""
-    o = organizations
-    return (
-        sa.select(o.c.entry_id, o.c.industry, o.c.period)
-        .where(
-            o.c.latest,
-            o.c.framework_id == framework.id,
-            o.c.framework_version == framework.version,
-            o.c.client_key != client_key,
+LOOKUP = """
+WITH latest AS (
+    SELECT entry_id, industry, period FROM xmkit_organizations
+    WHERE latest AND framework_id = :framework_id AND framework_version = :framework_version
+        AND client_key <> :client_key
+), client (grp, level, item_id, x) AS (VALUES {client})
+SELECT c.grp, c.level, c.item_id,
+    count(*) AS all_organizations,
+    sum(CASE WHEN s.score < c.x THEN 1 ELSE 0 END) AS all_below,
+    sum(CASE WHEN s.score = c.x THEN 1 ELSE 0 END) AS all_equal,
+    min(l.period) AS all_first_period,
+    max(l.period) AS all_last_period,
+    sum(CASE WHEN l.industry = :industry THEN 1 ELSE 0 END) AS industry_organizations,
+    sum(CASE WHEN l.industry = :industry AND s.score < c.x THEN 1 ELSE 0 END) AS industry_below,
+    sum(CASE WHEN l.industry = :industry AND s.score = c.x THEN 1 ELSE 0 END) AS industry_equal,
+    min(CASE WHEN l.industry = :industry THEN l.period END) AS industry_first_period,
+    max(CASE WHEN l.industry = :industry THEN l.period END) AS industry_last_period
+FROM latest AS l
+JOIN xmkit_scores AS s ON s.entry_id = l.entry_id
+JOIN client AS c ON c.level = s.level AND c.item_id = s.item_id
+WHERE s.level IN ('overall', 'category')
+GROUP BY c.grp, c.level, c.item_id
+"""
+"""One pass over each organization's latest entry (flagged on write; the client's own left
+out), overall and category scores only: counts in the industry and in all, below and equal to
+each client score, and the periods' range. Plain SQL that DuckDB and PostgreSQL both run, as
+one statement: the DuckDB dialect caches no compiled SQLAlchemy statement, so building one
+per lookup cost more than running it."""
+
+
+def _query(
+    client_items: pd.DataFrame, framework: Framework, client_key: str, industry: str
+) -> tuple[sa.TextClause, dict[str, object]]:
+    """:data:`LOOKUP` with one row of parameters per client score, and its parameters."""
+    rows, params = [], {}
+    for i, r in enumerate(client_items.itertuples(index=False)):
+        rows.append(
+            f"(CAST(:g{i} AS VARCHAR), CAST(:l{i} AS VARCHAR), CAST(:i{i} AS VARCHAR), "
+            f"CAST(:x{i} AS FLOAT8))"
         )
-        .subquery("latest")
-    )
-
-
-def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, industry: str):
-    """One pass over the latest entries' overall and category scores: counts in the
-    industry and in all, below and equal to the client's score, and the periods' range."""
-    client = sa.union_all(
-        *[
-            sa.select(
-                sa.literal(r.group, sa.String).label("grp"),
-                sa.literal(r.level, sa.String).label("level"),
-                sa.literal(r.id, sa.String).label("item_id"),
-                sa.literal(float(r.score), sa.Float).label("x"),
-            )
-            for r in client_items.itertuples(index=False)
-        ]
-    ).cte("client")
-    latest = _latest(framework, client_key)
-    same = latest.c.industry == industry
-
-    def count(*conditions) -> sa.ColumnElement:
-        return sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0))
-
-    below, equal = scores.c.score < client.c.x, scores.c.score == client.c.x
-    return (
-        sa.select(
-            client.c.grp,
-            client.c.level,
-            client.c.item_id,
-            sa.func.count().label("all_organizations"),
-            count(below).label("all_below"),
-            count(equal).label("all_equal"),
-            sa.func.min(latest.c.period).label("all_first_period"),
-            sa.func.max(latest.c.period).label("all_last_period"),
-            count(same).label("industry_organizations"),
-            count(same, below).label("industry_below"),
-            count(same, equal).label("industry_equal"),
-            sa.func.min(sa.case((same, latest.c.period))).label("industry_first_period"),
-            sa.func.max(sa.case((same, latest.c.period))).label("industry_last_period"),
-        )
-        .select_from(latest)
-        .join(scores, scores.c.entry_id == latest.c.entry_id)
-        .join(client, (client.c.level == scores.c.level) & (client.c.item_id == scores.c.item_id))
-        .where(scores.c.level.in_(["overall", "category"]))
-        .group_by(client.c.grp, client.c.level, client.c.item_id)
-    )
+        params |= {f"g{i}": r.group, f"l{i}": r.level, f"i{i}": r.id, f"x{i}": float(r.score)}
+    params |= {
+        "framework_id": framework.id,
+        "framework_version": framework.version,
+        "client_key": client_key,
+        "industry": industry,
+    }
+    return sa.text(LOOKUP.format(client=", ".join(rows))), params
 
 
 def compare(
@@ -144,9 +134,11 @@ def compare(
     present = items[~np.isnan(items["score"].to_numpy())]
     found: dict[tuple, dict] = {}
     if len(present):
-        with store.transaction() as conn:
-            result = conn.execute(_query(present, framework, client_key, industry)).mappings()
-            found = {(r["grp"], r["level"], r["item_id"]): dict(r) for r in result}
+        with store.reading() as conn:  # read-only; None: nothing stored yet
+            if conn is not None:
+                query, params = _query(present, framework, client_key, industry)
+                rows = conn.execute(query, params)
+                found = {(r.grp, r.level, r.item_id): r._asdict() for r in rows}
     # Plain Python from here: a few dozen rows, where pandas' per-call overhead would dominate.
     records = []
     for item in items.to_dict("records"):

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -106,6 +107,16 @@ def default_location() -> str:
     return str(platformdirs.user_data_path("xmkit") / "benchmark.duckdb")
 
 
+@lru_cache(maxsize=16)
+def _duckdb_engine(url: sa.URL, read_only: bool) -> sa.Engine:
+    """One engine per DuckDB file and mode for the process: a new one costs its dialect's
+    set-up (a query of DuckDB's keywords among it), a good part of a report's lookup. No
+    connection is pooled, so none keeps the file open between operations: other processes
+    take their turn."""
+    args = {"connect_args": {"read_only": True}} if read_only else {}
+    return sa.create_engine(url, poolclass=sa.pool.NullPool, **args)
+
+
 def _url(location: str) -> tuple[sa.URL, Path | None]:
     """The SQLAlchemy URL of a location, and the DuckDB file it names (None for PostgreSQL)."""
     if location.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -127,14 +138,15 @@ class Store:
     """An open benchmark store; use :func:`open_store`."""
 
     def __init__(self, location: str) -> None:
-        url, self.path = _url(location)
-        self.shown = url.render_as_string(hide_password=True) if self.path is None else location
+        self.url, self.path = _url(location)
+        self.shown = (
+            self.url.render_as_string(hide_password=True) if self.path is None else location
+        )
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # DuckDB: no pooled connection keeps the file open between operations, so other
-        # processes can take their turn.
-        pool = {"poolclass": sa.pool.NullPool} if self.path is not None else {}
-        self.engine = sa.create_engine(url, **pool)
+            self.engine = _duckdb_engine(self.url, read_only=False)
+        else:
+            self.engine = sa.create_engine(self.url)
         self._ready = False
 
     @property
@@ -145,12 +157,13 @@ class Store:
         return XmkitError(Problem(self.shown, message, expected=expected))
 
     @contextmanager
-    def _file_lock(self) -> Iterator[None]:
+    def _file_lock(self, shared: bool = False) -> Iterator[None]:
+        """Writers of a DuckDB file one at a time; readers together, but not during a write."""
         if self.path is None:
             yield
             return
         with open(f"{self.path}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -174,6 +187,31 @@ class Store:
         except sa.exc.OperationalError as exc:
             raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
 
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection | None]:
+        """A connection for a report's lookup, or None while the store holds no schema yet.
+
+        Cheaper than :meth:`transaction`: a DuckDB file is opened read-only (beside other
+        readers, and without the checkpoint a writable connection runs when it closes), the
+        schema is neither created nor looked up in the catalog, only its version is checked.
+        """
+        if self.is_duckdb and not self.path.exists():
+            yield None
+            return
+        engine = _duckdb_engine(self.url, read_only=True) if self.is_duckdb else self.engine
+        try:
+            with self._file_lock(shared=True), engine.connect() as conn:
+                try:
+                    meta = self._meta(conn)
+                except sa.exc.ProgrammingError:  # no tables: nothing stored yet
+                    conn.rollback()
+                    meta = None
+                if meta is not None:
+                    self._check_version(meta)
+                yield conn if meta is not None else None
+        except sa.exc.OperationalError as exc:
+            raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
+
     # ---- schema ------------------------------------------------------------------------
 
     def _prepare(self, conn: sa.Connection, locked: bool) -> None:
@@ -192,16 +230,20 @@ class Store:
                 conn.execute(
                     sa.insert(meta_table), [{"key": "schema", "value": str(SCHEMA_VERSION)}]
                 )
-        version = int(self._meta(conn).get("schema", "0"))
+        self._check_version(self._meta(conn))
+        self._ready = True
+
+    def _check_version(self, meta: dict[str, str]) -> None:
+        version = int(meta.get("schema", "0"))
         if version > SCHEMA_VERSION:
             raise self.problem(
                 f"the store has schema version {version}, made by a newer xmkit",
                 expected=f"version {SCHEMA_VERSION} or older (upgrade xmkit)",
             )
-        self._ready = True
 
     def _meta(self, conn: sa.Connection) -> dict[str, str]:
-        return dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+        # plain SQL: the DuckDB dialect would compile a SQLAlchemy select on every call
+        return dict(conn.execute(sa.text('SELECT "key", "value" FROM xmkit_meta')).all())
 
     def _bind(self, conn: sa.Connection, framework: str, version: str, fingerprint: str) -> None:
         """The first add fixes the store's framework and key; later ones must match them."""
