@@ -84,9 +84,8 @@ def main() -> None:
     print(f"{args.units} units, full batch (html, 2 jobs) {full:.1f} s; {args.runs} runs each")
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, values in times.items():
-        print(
-            f"{name:<40} median {medians[name] * 1000:6.0f} ms  fastest {min(values) * 1000:6.0f} ms"
-        )
+        median, fastest = medians[name] * 1000, min(values) * 1000
+        print(f"{name:<40} median {median:6.0f} ms  fastest {fastest:6.0f} ms")
     baseline, noop = medians[next(iter(commands))], medians["xmkit batch --resume (nothing to do)"]
     print(
         f"no-op resume / baseline: {noop / baseline:.2f}x; "

@@ -17,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +36,7 @@ __all__ = [
     "ENV",
     "SCHEMA_VERSION",
     "Entry",
+    "Query",
     "Store",
     "default_location",
     "open_store",
@@ -43,6 +46,9 @@ ENV = "XMKIT_BENCHMARK"
 SCHEMA_VERSION = 1
 WRITE_LOCK_ID = 720_001  # PostgreSQL advisory lock key of xmkit benchmark writers
 LEVELS = ("overall", "category", "practice")
+Query = Callable[[str, Mapping[str, object]], list[dict]]
+"""Runs a plain SQL statement with ``:name`` parameters; returns its rows as dicts."""
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")  # ``:name``, not ``::type``; DuckDB's is ``$name``
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -108,13 +114,27 @@ def default_location() -> str:
 
 
 @lru_cache(maxsize=16)
-def _duckdb_engine(url: sa.URL, read_only: bool) -> sa.Engine:
-    """One engine per DuckDB file and mode for the process: a new one costs its dialect's
-    set-up (a query of DuckDB's keywords among it), a good part of a report's lookup. No
+def _duckdb_engine(url: sa.URL) -> sa.Engine:
+    """One engine per DuckDB file for the process (a new one sets up its dialect again). No
     connection is pooled, so none keeps the file open between operations: other processes
     take their turn."""
-    args = {"connect_args": {"read_only": True}} if read_only else {}
-    return sa.create_engine(url, poolclass=sa.pool.NullPool, **args)
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+_ATTACHING = threading.Lock()  # one store attached at a time under the name xmkit_store
+
+
+@lru_cache(maxsize=1)
+def _lookup_database():
+    """An in-memory DuckDB database kept for the process, to which lookups attach a store.
+
+    A new DuckDB instance (its catalog of built-in functions, its memory) cost as much as a
+    lookup's query; attaching a file to this one costs a fraction. One thread: starting
+    DuckDB's workers cost more than they gain on a query of this size.
+    """
+    import duckdb
+
+    return duckdb.connect(":memory:", config={"threads": 1})
 
 
 def _url(location: str) -> tuple[sa.URL, Path | None]:
@@ -144,10 +164,12 @@ class Store:
         )
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.engine = _duckdb_engine(self.url, read_only=False)
-        else:
-            self.engine = sa.create_engine(self.url)
         self._ready = False
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        """Made on first use: a report's lookup (:meth:`reading`) of a DuckDB file needs none."""
+        return _duckdb_engine(self.url) if self.is_duckdb else sa.create_engine(self.url)
 
     @property
     def is_duckdb(self) -> bool:
@@ -188,29 +210,50 @@ class Store:
             raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
 
     @contextmanager
-    def reading(self) -> Iterator[sa.Connection | None]:
-        """A connection for a report's lookup, or None while the store holds no schema yet.
+    def reading(self) -> Iterator[Query | None]:
+        """A query function for a report's lookup, or None while the store holds nothing yet.
 
-        Cheaper than :meth:`transaction`: a DuckDB file is opened read-only (beside other
-        readers, and without the checkpoint a writable connection runs when it closes), the
-        schema is neither created nor looked up in the catalog, only its version is checked.
+        Cheaper than :meth:`transaction`. A DuckDB file is attached read-only to this
+        process's lookup database (:func:`_lookup_database`) and detached after: no SQLAlchemy
+        dialect to import and set up, no new DuckDB instance, no checkpoint on close, other
+        readers alongside. The schema is neither created nor looked up in the catalog, only
+        its version checked. Statements are plain SQL with ``:name`` parameters.
         """
-        if self.is_duckdb and not self.path.exists():
+        if not self.is_duckdb:
+            with self.transaction() as conn:
+                yield lambda sql, params: [
+                    dict(r._mapping) for r in conn.execute(sa.text(sql), params)
+                ]
+            return
+        import duckdb
+
+        if not self.path.exists():
             yield None
             return
-        engine = _duckdb_engine(self.url, read_only=True) if self.is_duckdb else self.engine
-        try:
-            with self._file_lock(shared=True), engine.connect() as conn:
+        file = "'" + str(self.path).replace("'", "''") + "'"
+        with _ATTACHING, self._file_lock(shared=True), _lookup_database().cursor() as con:
+            try:
+                con.execute(f"ATTACH {file} AS xmkit_store (READ_ONLY)")
+            except duckdb.Error as exc:
+                raise self.problem(f"cannot use the benchmark store: {exc}") from None
+            try:
+                con.execute("USE xmkit_store")
+
+                def query(sql: str, params: Mapping[str, object]) -> list[dict]:
+                    cursor = con.execute(_PARAMETER.sub(r"$\1", sql), dict(params))
+                    names = [d[0] for d in cursor.description]
+                    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
                 try:
-                    meta = self._meta(conn)
-                except sa.exc.ProgrammingError:  # no tables: nothing stored yet
-                    conn.rollback()
+                    meta = dict(con.execute('SELECT "key", "value" FROM xmkit_meta').fetchall())
+                except duckdb.CatalogException:  # no tables: nothing stored yet
                     meta = None
                 if meta is not None:
                     self._check_version(meta)
-                yield conn if meta is not None else None
-        except sa.exc.OperationalError as exc:
-            raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
+                yield query if meta is not None else None
+            finally:  # the file is free for writers again
+                con.execute("USE memory")
+                con.execute("DETACH xmkit_store")
 
     # ---- schema ------------------------------------------------------------------------
 
