@@ -75,6 +75,7 @@ test: $(DEV_STAMP) bytecode system-packages lint
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_benchmark.py
+	$(BIN)/python bench/bench_resume.py
 
 ## Everything make demo, make test and the Quick start write; reports/.gitkeep stays.
 clean:
