@@ -326,7 +326,14 @@ def test_noop_resume_of_12_units_takes_under_a_second_and_rerenders_an_overwritt
     assert {n: (out / n).stat().st_mtime_ns for n in portfolio} == portfolio
     assert wait_until_gone(env["TMPDIR"], timeout=1) == [], "a no-op resume started processes"
 
-    # told before pandas is imported; the same check with another option has work to do
+    # every output follows the umask (mkstemp would have made manifest and portfolio 0600)
+    for path in [out / "manifest.json", out / "portfolio.csv", out / "portfolio.xlsx"]:
+        assert path.stat().st_mode & 0o777 == 0o640, (path, oct(path.stat().st_mode))
+    for name in reports:
+        assert (out / name).stat().st_mode & 0o777 == 0o640, name
+
+    # told before pandas is imported (this rewrites the manifest with the test's umask: after
+    # the check above); the same check with another option has work to do
     probe = subprocess.run(
         [sys.executable, "-c", NOOP_PROBE, *map(str, batch_args(csv, out))],
         capture_output=True,
@@ -343,12 +350,6 @@ def test_noop_resume_of_12_units_takes_under_a_second_and_rerenders_an_overwritt
     assert up_to_date(csv, out, given, quiet=True) is not None
     assert up_to_date(csv, out, {**given, "period": "2027"}, quiet=True) is None
     assert up_to_date(csv, out, {**given, "include_comments": True}, quiet=True) is None
-
-    # every output follows the umask (mkstemp would have made manifest and portfolio 0600)
-    for path in [out / "manifest.json", out / "portfolio.csv", out / "portfolio.xlsx"]:
-        assert path.stat().st_mode & 0o777 == 0o640, (path, oct(path.stat().st_mode))
-    for name in reports:
-        assert (out / name).stat().st_mode & 0o777 == 0o640, name
 
     # a report overwritten by someone else no longer has its recorded hash: rendered again
     victim = sorted(reports)[0]
