@@ -130,7 +130,7 @@ def _results(folder: Path, manifest: dict) -> dict[str, UnitResult] | None:
             return None
         result = UnitResult(**{k: v for k, v in entry.items() if k in names})
         if result.status in {DONE, UNCHANGED}:
-            if not intact_outputs(folder, result):
+            if not _intact_outputs(folder, result):
                 return None
             result.status, result.seconds, result.retried = UNCHANGED, 0.0, None
         elif result.status != SKIPPED:
@@ -139,17 +139,17 @@ def _results(folder: Path, manifest: dict) -> dict[str, UnitResult] | None:
     return results
 
 
-def intact_outputs(folder: Path, result: UnitResult) -> bool:
+def _intact_outputs(folder: Path, result: UnitResult) -> bool:
     """A rendered unit still has every output it recorded, with the recorded hash."""
+    recorded = result.hashes or {}
     return (
-        bool(result.outputs)
-        and set(result.outputs) == set(result.hashes or {})
-        and (intact(folder, result.hashes))
+        bool(result.outputs) and set(result.outputs) == set(recorded) and intact(folder, recorded)
     )
 
 
-def _current(folder: Path, key: str) -> dict[str, UnitResult] | None:
-    """The folder's units if the run recorded there is this one and nothing changed since."""
+def _current(folder: Path, key: str) -> tuple[dict, dict[str, UnitResult]] | None:
+    """The folder's manifest and units if the run recorded there is this one and nothing
+    changed since."""
     manifest = _read(folder)
     record = manifest.get("resume")
     if not manifest.get("finished") or not isinstance(record, dict) or record.get("key") != key:
@@ -161,7 +161,8 @@ def _current(folder: Path, key: str) -> dict[str, UnitResult] | None:
     portfolio = manifest.get("portfolio")
     if not isinstance(portfolio, dict) or not intact(folder, portfolio.get("hashes")):
         return None
-    return _results(folder, manifest)
+    units = _results(folder, manifest)
+    return None if units is None else (manifest, units)
 
 
 def up_to_date(
@@ -185,15 +186,15 @@ def up_to_date(
         if (_read(folder).get("resume") or {}).get("key") != key:
             continue
         with FolderLock(folder, wait=bool(given.get("wait"))):
-            units = _current(folder, key)  # read again now that no other run can write
-            if units is None:
+            current = _current(folder, key)  # read again now that no other run can write
+            if current is None:
                 return None
+            manifest, units = current
             if (removed := clean_leftovers(folder)) and not quiet:
                 print(
                     f"removed {removed} temporary file(s) left by an interrupted run in {folder}",
                     file=sys.stderr,
                 )
-            manifest = _read(folder)
             now = dt.datetime.now().isoformat(timespec="seconds")
             manifest.update(started=now, finished=now)
             manifest["units"] = {n: {**manifest["units"][n], **vars(u)} for n, u in units.items()}
