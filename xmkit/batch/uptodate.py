@@ -61,8 +61,11 @@ def folder_inputs(folder: Path) -> list[str]:
 
 
 def stamp(paths: Iterable[str | Path | None]) -> dict[str, object]:
-    """``{absolute path: stamp}`` of files about to be read: ``[size, sha256]`` for a file,
-    the inputs in it for a folder (:func:`folder_inputs`), None for a missing path."""
+    """``{absolute path: stamp}`` of files about to be read: ``[size, sha256]`` for a file
+    (no hash above the size limit), the inputs in it for a folder (:func:`folder_inputs`),
+    None for anything else (missing, a device)."""
+    from xmkit.io.limits import max_file_bytes  # yaml: not for a no-op resume, which only checks
+
     stamps: dict[str, object] = {}
     for path in paths:
         if path is None:
@@ -70,8 +73,9 @@ def stamp(paths: Iterable[str | Path | None]) -> dict[str, object]:
         path = Path(path).absolute()
         if path.is_dir():
             stamps[str(path)] = {"inputs": folder_inputs(path)}
-        elif path.is_file():
-            stamps[str(path)] = [path.stat().st_size, file_hash(path)]
+        elif path.is_file():  # a file above the size limit is refused unread: nor hashed
+            size = path.stat().st_size
+            stamps[str(path)] = [size, file_hash(path) if size <= max_file_bytes() else ""]
         else:
             stamps[str(path)] = None
     return stamps
