@@ -75,6 +75,7 @@ test: $(DEV_STAMP) bytecode system-packages lint
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_benchmark.py
+	$(BIN)/python bench/bench_resume.py
 
 ## The README's report screenshots (docs/images/*.png), rendered again from the example.
 screenshots: $(STAMP) system-packages

@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled framework, a valid wide-table factory and the real CLI."""
+"""Shared fixtures: the bundled framework, a valid wide-table factory, the real CLI and the
+benchmark stores (a DuckDB file, a real PostgreSQL server)."""
 
 from __future__ import annotations
 
@@ -101,3 +102,33 @@ def worked_example() -> pd.DataFrame:
         ("r6", "B", "Exec", 1, 1, 1, 1),
     ]
     return pd.DataFrame(rows, columns=["respondent_id", "unit", "role", "a1", "a2", "a3", "c1"])
+
+
+# ---- benchmark stores ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    """A real PostgreSQL server in a temporary folder (initdb/pg_ctl), one per test module."""
+    from postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def location(request, tmp_path) -> str:
+    """An empty benchmark store of each kind: a DuckDB file, a new PostgreSQL database."""
+    if request.param == "duckdb":
+        return str(tmp_path / "store.duckdb")
+    from benchmark_helpers import new_database
+
+    return new_database(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def firm_key(monkeypatch):
+    """The tests' firm key in the environment (benchmark_helpers.KEY)."""
+    from benchmark_helpers import KEY
+
+    monkeypatch.setenv("XMKIT_BENCHMARK_KEY", KEY.decode())

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from benchmark_helpers import KEY, add_org, fictitious_responses, new_database
-from postgres import postgres_server
+from benchmark_helpers import KEY, add_org, fictitious_responses
 from scipy.stats import percentileofscore
 
 from xmkit.analysis.score import score
@@ -23,22 +22,7 @@ from xmkit.report import sections as xr
 LEVELS = [1.6, 2.1, 2.5, 2.9, 3.2, 3.6, 4.1]  # seven fictitious organizations
 
 
-@pytest.fixture(scope="module")
-def pg_server():
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def location(request, tmp_path) -> str:
-    if request.param == "duckdb":
-        return str(tmp_path / "store.duckdb")
-    return new_database(request.getfixturevalue("pg_server"))
-
-
-@pytest.fixture(autouse=True)
-def firm_key(monkeypatch):
-    monkeypatch.setenv("XMKIT_BENCHMARK_KEY", KEY.decode())
+pytestmark = pytest.mark.usefixtures("firm_key")
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ from benchmark_helpers import (
     KEY,
     add_org,
     fictitious_responses,
-    new_database,
     scan_store,
 )
-from postgres import postgres_server
 
 from xmkit.benchmark.aggregate import entry_from_responses
 from xmkit.benchmark.exchange import export_parquet, import_parquet
@@ -29,23 +27,7 @@ from xmkit.errors import XmkitError
 XMKIT = Path(sys.executable).parent / "xmkit"
 
 
-@pytest.fixture(scope="module")
-def pg_server():
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def location(request, tmp_path) -> str:
-    """An empty store of each kind."""
-    if request.param == "duckdb":
-        return str(tmp_path / "store.duckdb")
-    return new_database(request.getfixturevalue("pg_server"))
-
-
-@pytest.fixture(autouse=True)
-def firm_key(monkeypatch):
-    monkeypatch.setenv("XMKIT_BENCHMARK_KEY", KEY.decode())
+pytestmark = pytest.mark.usefixtures("firm_key")
 
 
 def cli(*args: object, check: bool = False) -> subprocess.CompletedProcess:

@@ -14,22 +14,22 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from xmkit.analysis.disclosure import SMALL, disclosure_plan
-from xmkit.analysis.recommend import recommend
-from xmkit.analysis.score import perception_gaps, score
+from xmkit import __version__
 from xmkit.benchmark.cli import add_benchmark_parser, check_store
 from xmkit.errors import Problem, UsageError, XmkitError
-from xmkit.framework import Framework, load_framework
-from xmkit.io.iorw import write_tables
 from xmkit.io.questionnaire import FORMATS, questionnaire_format, write_questionnaire
-from xmkit.io.responses import Loaded, read_responses
 from xmkit.options import Options, add_flags, given_flags, is_assessment, resolve
 from xmkit.startup import skip_slow_imports
+
+if TYPE_CHECKING:  # pandas and the analysis are imported by the commands that use them, so
+    # `--help` and a no-op `batch --resume` start in a fraction of a second
+    import pandas as pd
+
+    from xmkit.framework import Framework
+    from xmkit.io.responses import Loaded
 
 __all__ = [
     "EPILOG",
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "customer experience (CX), and what to do next.",
         epilog=EPILOG,
     )
-    parser.add_argument("--version", action="version", version=f"xmkit {version('xmkit')}")
+    parser.add_argument("--version", action="version", version=f"xmkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser(
@@ -288,6 +288,8 @@ def _use_assessment(args: argparse.Namespace) -> None:
 
 
 def _framework(args: argparse.Namespace) -> Framework:
+    from xmkit.framework import load_framework
+
     return load_framework(args.framework)
 
 
@@ -299,6 +301,8 @@ def _print_problems(problems: Sequence[object]) -> None:
 
 
 def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
+    from xmkit.io.responses import read_responses
+
     loaded = read_responses(args.file, framework, **args.reading)
     if loaded.problems:
         raise XmkitError(loaded.problems)
@@ -307,6 +311,9 @@ def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from xmkit.analysis.disclosure import disclosure_plan
+    from xmkit.io.responses import read_responses
+
     _use_assessment(args)
     framework = _framework(args)
     loaded = read_responses(args.file, framework, **args.reading)
@@ -330,6 +337,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from xmkit.io.inspect import describe, found_roles, write_assessment
+    from xmkit.io.responses import read_responses
 
     _use_assessment(args)
     framework = _framework(args)
@@ -360,11 +368,17 @@ def _plan_text(plan: pd.DataFrame, min_size: int) -> str:
 
 
 def _fmt(value: float, digits: int = 2) -> str:
+    import pandas as pd
+
     return "-" if pd.isna(value) else f"{value:.{digits}f}"
 
 
 def _score_table(scores: pd.DataFrame, by: list[str], min_size: int) -> str:
     """A compact, readable view: items down the side without groups, groups down the side with."""
+    import pandas as pd
+
+    from xmkit.analysis.disclosure import SMALL
+
     hidden = f"<{min_size}"
     if not by:
         view = scores[scores["level"] != "question"].copy()
@@ -472,6 +486,10 @@ def _steps_text(steps: pd.DataFrame, by: list[str]) -> str:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from xmkit.analysis.recommend import recommend
+    from xmkit.analysis.score import perception_gaps, score
+    from xmkit.io.iorw import write_tables
+
     _use_assessment(args)
     framework = _framework(args)
     data = _load(args, framework)
@@ -514,6 +532,8 @@ def _cmd_questionnaire(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from xmkit.framework import load_framework
+    from xmkit.io.responses import read_responses
     from xmkit.render.execute import render_options
 
     responses, opts = resolve(args.file, _given(args, "report"), flags=True)
@@ -564,6 +584,8 @@ def _check_evidence(opts: Options, framework: Framework) -> None:
         if problems:
             raise XmkitError(problems)
     if opts.previous:
+        from xmkit.io.responses import read_responses
+
         before = read_responses(opts.previous, framework)
         if before.problems:
             raise XmkitError(before.problems)
@@ -578,13 +600,18 @@ def _holds_assessments(path: Path) -> bool:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from xmkit.batch.run import run_batch
+    from xmkit.batch.uptodate import up_to_date
 
     if not args.client and not _holds_assessments(args.file):
         return _usage_error(args, "--client is required unless FILE holds assessment folders")
     given = _given(args, "batch")
     if given.get("industry"):
         given["benchmark"] = check_store(given.get("benchmark"))
+    if (unchanged := up_to_date(args.file, args.output, given)) is not None:
+        print(unchanged.summary())  # a --resume with nothing to render: no data read
+        return 0
+    from xmkit.batch.run import run_batch
+
     results = run_batch(args.file, output_dir=args.output, **given)
     for result in results:
         print(result.summary())

@@ -23,7 +23,13 @@ from pathlib import Path
 
 from xmkit.errors import Problem, XmkitError
 
-__all__ = ["LOCK_NAME", "FolderLock", "remove_dead_scratch", "scratch_folder"]
+__all__ = [
+    "LOCK_NAME",
+    "FolderLock",
+    "clean_leftovers",
+    "remove_dead_scratch",
+    "scratch_folder",
+]
 
 LOCK_NAME = ".xmkit-batch.lock"
 SCRATCH_PREFIX = "xmkit-run-"
@@ -117,6 +123,22 @@ class FolderLock:
             if self.created:  # a run that wrote nothing (bad input) leaves no empty folder
                 with contextlib.suppress(OSError):
                     self.path.parent.rmdir()
+
+
+def clean_leftovers(folder: Path) -> int:
+    """Remove the temporary files and folders an interrupted run left in its output folder;
+    returns how many."""
+    removed = 0
+    if not folder.exists():
+        return 0
+    for path in sorted(folder.rglob(".*"), key=lambda p: len(p.parts), reverse=True):
+        if path.name.startswith((".render-", ".portfolio-")) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        elif path.name.endswith(".tmp") and path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def scratch_folder() -> tuple[Path, int]:

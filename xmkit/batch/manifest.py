@@ -20,9 +20,20 @@ from pathlib import Path
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.iorw import atomic_write_bytes
 
-__all__ = ["MANIFEST", "Manifest", "file_hash", "hashes", "intact", "read_manifest"]
+__all__ = [
+    "MANIFEST",
+    "PORTFOLIO",
+    "Manifest",
+    "file_hash",
+    "hashes",
+    "intact",
+    "read_manifest",
+    "write_manifest",
+]
 
 MANIFEST = "manifest.json"
+PORTFOLIO = ("index.html", "portfolio.csv", "portfolio.xlsx")
+"""The portfolio files, replaced together and recorded with their hashes."""
 
 
 def file_hash(path: Path) -> str:
@@ -65,6 +76,13 @@ def read_manifest(folder: Path) -> dict:
         ) from None
 
 
+def write_manifest(folder: Path, data: Mapping, durable: bool = True) -> None:
+    """Replace ``folder``'s manifest with ``data``, atomically (and durably unless told not:
+    file and folder flushed to disk)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    atomic_write_bytes(folder / MANIFEST, text.encode("utf-8"), durable=durable)
+
+
 class Manifest:
     """``manifest.json``, rewritten atomically as units finish.
 
@@ -97,6 +115,5 @@ class Manifest:
     def save(self, finished: bool = False) -> None:
         if finished:
             self.data["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-        text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str)
-        atomic_write_bytes(self.path, text.encode("utf-8"), durable=True)
+        write_manifest(self.path.parent, self.data)
         self.saved = time.monotonic()

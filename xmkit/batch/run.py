@@ -37,8 +37,10 @@ from xmkit.analysis.disclosure import PROTECTING, SMALL, unit_withholding
 from xmkit.analysis.ranks import rank_ranges
 from xmkit.analysis.score import score
 from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
-from xmkit.batch.lock import FolderLock
-from xmkit.batch.manifest import Manifest, hashes, intact, read_manifest
+from xmkit.batch.lock import FolderLock, clean_leftovers
+from xmkit.batch.manifest import PORTFOLIO, Manifest, hashes, intact, read_manifest
+from xmkit.batch.results import DONE, FAILED, SKIPPED, UNCHANGED, BatchResult, UnitResult
+from xmkit.batch.uptodate import RESPONSE_SUFFIXES, RUN_ONLY, TEMPLATES, run_key, stamp
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import fsync_folder, named
@@ -63,9 +65,6 @@ __all__ = [
 ]
 
 DEFAULT_RECYCLE_AFTER = 50  # as xmkit.render.engine, which is too heavy to import here
-PORTFOLIO = ("index.html", "portfolio.csv", "portfolio.xlsx")
-DONE, UNCHANGED, SKIPPED, FAILED = "done", "unchanged", "skipped", "failed"
-RESPONSE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 
 
 @dataclass
@@ -81,59 +80,6 @@ class UnitJob:
     @property
     def unit(self) -> str:
         return str(self.options.unit)
-
-
-@dataclass
-class UnitResult:
-    """What happened to one unit; one entry of ``manifest.json``."""
-
-    unit: str
-    slug: str
-    status: str
-    n: int = 0
-    input_hash: str = ""
-    template_hash: str = ""
-    outputs: list[str] = field(default_factory=list)
-    error: str | None = None
-    seconds: float = 0.0
-    hashes: dict[str, str] = field(default_factory=dict)
-    """SHA-256 of each output, checked by ``--resume``."""
-    retried: str | None = None
-    """Why the unit (or its PDF) was rendered a second time, if it was."""
-
-
-@dataclass
-class BatchResult:
-    client: str
-    folder: Path
-    units: list[UnitResult]
-    elapsed: float
-    portfolio: dict[str, Path]
-    removed: list[str] = field(default_factory=list)
-    """Units of an earlier run no longer in the data, whose reports were removed."""
-
-    def count(self, *statuses: str) -> int:
-        return sum(u.status in statuses for u in self.units)
-
-    @property
-    def failed(self) -> list[UnitResult]:
-        return [u for u in self.units if u.status == FAILED]
-
-    def summary(self) -> str:
-        text = (
-            f"{self.client}: {self.count(DONE)} rendered, {self.count(UNCHANGED)} unchanged, "
-            f"{self.count(SKIPPED)} skipped (below the minimum group size or hidden to protect "
-            "a smaller unit), "
-            f"{self.count(FAILED)} failed, in {self.elapsed:.1f} s -> {self.folder}"
-        )
-        for unit in self.units:
-            if unit.retried:
-                text += f"\n  retried: {unit.unit}: {unit.retried}"
-        for unit in self.failed:
-            text += f"\n  failed: {unit.unit}: {unit.error}"
-        for unit in self.removed:
-            text += f"\n  removed: {unit}: no longer in the data"
-        return text
 
 
 # ---- hashing ------------------------------------------------------------------------------
@@ -168,6 +114,9 @@ class Source:
     data: pd.DataFrame
     failed: dict[str, str]
     previous: pd.DataFrame | None = None  # an earlier wave's responses, for the portfolio trend
+    inputs: dict[str, object] = field(default_factory=dict)
+    """Stamps of the files read for this client, taken before reading them (and of the
+    templates): recorded in the manifest so a no-op ``--resume`` is told without reading."""
 
     @property
     def client(self) -> str:
@@ -209,8 +158,9 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
     assessment fills in the rest (a ``client`` given is ignored for several assessments).
     """
     source = Path(source)
+    inputs = stamp([source, *(template_path(name) for name in TEMPLATES)])
     if source.suffix.lower() in {".yaml", ".yml"}:
-        return [_assessment_source(source, given)]
+        return [_assessment_source(source, given, inputs)]
     if source.is_dir():
         assessments = sorted(p.parent for p in source.glob("*/assessment.yaml"))
         if (source / "assessment.yaml").exists():
@@ -218,13 +168,15 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
         if assessments:
             several = len(assessments) > 1
             return [
-                _assessment_source(a, {**given, "client": None} if several else given)
+                _assessment_source(a, {**given, "client": None} if several else given, inputs)
                 for a in assessments
             ]
     opts = Options.checked(given)
+    inputs |= stamp([opts.framework, opts.metrics, opts.previous])
     fw = load_framework(opts.framework)
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in RESPONSE_SUFFIXES)
+        inputs |= stamp(files)
         if not files:
             raise XmkitError(
                 Problem(
@@ -251,7 +203,7 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
                 expected="--client NAME, or an assessment folder",
             )
         )
-    return [Source(_clean_client(opts), data, failed, _previous(opts, fw))]
+    return [Source(_clean_client(opts), data, failed, _previous(opts, fw), inputs)]
 
 
 def _previous(opts: Options, framework: Framework) -> pd.DataFrame | None:
@@ -264,11 +216,15 @@ def _previous(opts: Options, framework: Framework) -> pd.DataFrame | None:
     return previous.data
 
 
-def _assessment_source(folder: Path, given: Mapping[str, object]) -> Source:
+def _assessment_source(
+    folder: Path, given: Mapping[str, object], inputs: dict[str, object]
+) -> Source:
+    inputs = {**inputs, **stamp([folder if folder.is_file() else folder / "assessment.yaml"])}
     responses, opts = resolve(folder, given)
+    inputs |= stamp([responses, opts.framework, opts.metrics, opts.previous])
     fw = load_framework(opts.framework)
     data, failed = _read_source(responses, fw, opts.reading)
-    return Source(_clean_client(opts), data, failed, _previous(opts, fw))
+    return Source(_clean_client(opts), data, failed, _previous(opts, fw), inputs)
 
 
 def _clean_client(opts: Options) -> Options:
@@ -355,21 +311,6 @@ def _executor(opts: Options):
     return Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats, start=not opts.resume)
 
 
-def _clean_leftovers(folder: Path) -> int:
-    """Remove temporary files and folders an interrupted run left behind."""
-    removed = 0
-    if not folder.exists():
-        return 0
-    for path in sorted(folder.rglob(".*"), key=lambda p: len(p.parts), reverse=True):
-        if path.name.startswith((".render-", ".portfolio-")) and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
-        elif path.name.endswith(".tmp") and path.is_file():
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
 def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
     """A tqdm bar on a terminal; one plain line per unit otherwise."""
     if quiet:
@@ -400,10 +341,6 @@ def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
     return line
 
 
-RUN_ONLY = {"jobs", "resume", "executor", "scheduler", "recycle_after", "timeout"}
-"""Options that change how a batch runs, not what a report shows (left out of input hashes)."""
-
-
 def _evidence_digest(opts: Options) -> str:
     """Changes when the metrics or previous-wave file a unit report reads changes."""
     return _digest(*(Path(f).read_bytes() for f in (opts.metrics, opts.previous) if f))
@@ -420,11 +357,13 @@ def _benchmark(opts: Options) -> dict:
     }
 
 
-def _batch_one(src: Source, folder: Path, quiet: bool, executor, locked: set) -> BatchResult:
+def _batch_one(
+    src: Source, folder: Path, quiet: bool, executor, locked: set, resume_key: str | None
+) -> BatchResult:
     with contextlib.ExitStack() as stack:
         if folder.resolve() not in locked:  # one run per folder, released however it ends
             stack.enter_context(FolderLock(folder, wait=src.options.wait))
-        return _locked_batch(src, folder, quiet, executor)
+        return _locked_batch(src, folder, quiet, executor, resume_key)
 
 
 def _portfolio_key(src: Source, template: str, min_size: int, results: list) -> str:
@@ -460,14 +399,16 @@ def _remove_departed(folder: Path, earlier: dict, slugs: dict[str, str]) -> list
     return sorted(removed, key=str)
 
 
-def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResult:
+def _locked_batch(
+    src: Source, folder: Path, quiet: bool, executor, resume_key: str | None
+) -> BatchResult:
     start = time.perf_counter()
     opts = src.options
     framework = load_framework(opts.framework)
     if opts.logo:
         logo_data_uri(opts.logo)  # a bad --logo fails once, not in every unit's report
     min_size = opts.min_size(framework.thresholds.min_group_size)
-    if (removed := _clean_leftovers(folder)) and not quiet:
+    if (removed := clean_leftovers(folder)) and not quiet:
         print(
             f"removed {removed} temporary file(s) left by an interrupted run in {folder}",
             file=sys.stderr,
@@ -577,7 +518,7 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
             written = portfolio_names(opts)
             manifest.data["portfolio"] = {"key": key, "hashes": hashes(folder, written)}
     except BaseException as exc:  # interrupted: what finished goes in the manifest; drop the rest
-        _clean_leftovers(folder)
+        clean_leftovers(folder)
         manifest.save()
         if isinstance(exc, KeyboardInterrupt) and not quiet:
             done = sum(r.status == DONE for r in results)
@@ -588,6 +529,8 @@ def _locked_batch(src: Source, folder: Path, quiet: bool, executor) -> BatchResu
                 flush=True,
             )
         raise
+    if resume_key is not None:  # what a later --resume compares (xmkit.batch.uptodate)
+        manifest.data["resume"] = {"key": resume_key, "inputs": src.inputs}
     manifest.save(finished=True)
     elapsed = time.perf_counter() - start
     return BatchResult(src.client, folder, results, elapsed, portfolio, departed)
@@ -844,6 +787,7 @@ def run_batch(
             stack.enter_context(_workers_skip_main_script())
             executor = stack.enter_context(_executor(run))  # starts while sources are read
             sources = plan_sources(source, given)
+            resume_key = run_key(source, output_dir, given) if len(sources) == 1 else None
             results = []
             for src in sources:
                 if output_dir is None:
@@ -852,7 +796,7 @@ def run_batch(
                     folder = Path(output_dir) / slugify(src.client)
                 else:
                     folder = Path(output_dir)
-                results.append(_batch_one(src, folder, quiet, executor, locked))
+                results.append(_batch_one(src, folder, quiet, executor, locked, resume_key))
             return results
     finally:
         restore()

@@ -12,15 +12,16 @@ organizations' own numbers.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
-from xmkit.benchmark.store import Store, organizations, scores
+from xmkit.benchmark.store import Store
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework
 
-__all__ = ["COLUMNS", "FLOOR", "client_view", "compare", "percentile_rank"]
+__all__ = ["COLUMNS", "FLOOR", "LOOKUP", "client_view", "compare", "percentile_rank"]
 
 FLOOR = 5  # the smallest benchmark group ever shown
 COLUMNS = [
@@ -42,64 +43,55 @@ def percentile_rank(below: int, equal: int, total: int) -> float:
     return 100.0 * (below + equal / 2) / total if total else float("nan")
 
 
-def _latest(framework: Framework, client_key: str):
-    """Each organization's latest entry (flagged on write), the client's own excluded."""
-    o = organizations
-    return (
-        sa.select(o.c.entry_id, o.c.industry, o.c.period)
-        .where(
-            o.c.latest,
-            o.c.framework_id == framework.id,
-            o.c.framework_version == framework.version,
-            o.c.client_key != client_key,
-        )
-        .subquery("latest")
-    )
+LOOKUP = """
+WITH latest AS (
+    SELECT entry_id, period, industry = :industry AS same FROM xmkit_organizations
+    WHERE latest AND framework_id = :framework_id AND framework_version = :framework_version
+        AND client_key <> :client_key
+), client (k, level, item_id, x) AS (VALUES {client})
+SELECT c.k,
+    count(*) AS all_organizations,
+    count(*) FILTER (WHERE s.score < c.x) AS all_below,
+    count(*) FILTER (WHERE s.score = c.x) AS all_equal,
+    min(l.period) AS all_first_period,
+    max(l.period) AS all_last_period,
+    count(*) FILTER (WHERE l.same) AS industry_organizations,
+    count(*) FILTER (WHERE l.same AND s.score < c.x) AS industry_below,
+    count(*) FILTER (WHERE l.same AND s.score = c.x) AS industry_equal,
+    min(l.period) FILTER (WHERE l.same) AS industry_first_period,
+    max(l.period) FILTER (WHERE l.same) AS industry_last_period
+FROM latest AS l
+JOIN xmkit_scores AS s ON s.entry_id = l.entry_id
+JOIN client AS c ON c.level = s.level AND c.item_id = s.item_id
+GROUP BY c.k
+"""
+"""One pass over each organization's latest entry (flagged on write; the client's own left
+out) and the scores the client has (overall and categories): per client score ``k``, counts
+in the industry and in all, below and equal to it, and the periods' range. Plain SQL that
+DuckDB and PostgreSQL both run, in one statement: the DuckDB dialect caches no compiled
+SQLAlchemy statement, so building one per lookup cost more than running it; grouping by the
+score's number rather than its names halves DuckDB's aggregation."""
 
 
-def _query(client_items: pd.DataFrame, framework: Framework, client_key: str, industry: str):
-    """One pass over the latest entries' overall and category scores: counts in the
-    industry and in all, below and equal to the client's score, and the periods' range."""
-    client = sa.union_all(
-        *[
-            sa.select(
-                sa.literal(r.group, sa.String).label("grp"),
-                sa.literal(r.level, sa.String).label("level"),
-                sa.literal(r.id, sa.String).label("item_id"),
-                sa.literal(float(r.score), sa.Float).label("x"),
-            )
-            for r in client_items.itertuples(index=False)
-        ]
-    ).cte("client")
-    latest = _latest(framework, client_key)
-    same = latest.c.industry == industry
+def _query(
+    items: list[dict], framework: Framework, client_key: str, industry: str
+) -> tuple[str, dict[str, object]]:
+    """:data:`LOOKUP` with one row per client score (``k`` its position), and its parameters."""
+    rows, params = [], {}
+    for k, item in enumerate(items):
+        rows.append(f"({k}, CAST(:l{k} AS VARCHAR), CAST(:i{k} AS VARCHAR), CAST(:x{k} AS FLOAT8))")
+        params |= {f"l{k}": item["level"], f"i{k}": item["id"], f"x{k}": item["score"]}
+    params |= {
+        "framework_id": framework.id,
+        "framework_version": framework.version,
+        "client_key": client_key,
+        "industry": industry,
+    }
+    return LOOKUP.format(client=", ".join(rows)), params
 
-    def count(*conditions) -> sa.ColumnElement:
-        return sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0))
 
-    below, equal = scores.c.score < client.c.x, scores.c.score == client.c.x
-    return (
-        sa.select(
-            client.c.grp,
-            client.c.level,
-            client.c.item_id,
-            sa.func.count().label("all_organizations"),
-            count(below).label("all_below"),
-            count(equal).label("all_equal"),
-            sa.func.min(latest.c.period).label("all_first_period"),
-            sa.func.max(latest.c.period).label("all_last_period"),
-            count(same).label("industry_organizations"),
-            count(same, below).label("industry_below"),
-            count(same, equal).label("industry_equal"),
-            sa.func.min(sa.case((same, latest.c.period))).label("industry_first_period"),
-            sa.func.max(sa.case((same, latest.c.period))).label("industry_last_period"),
-        )
-        .select_from(latest)
-        .join(scores, scores.c.entry_id == latest.c.entry_id)
-        .join(client, (client.c.level == scores.c.level) & (client.c.item_id == scores.c.item_id))
-        .where(scores.c.level.in_(["overall", "category"]))
-        .group_by(client.c.grp, client.c.level, client.c.item_id)
-    )
+def _key(item: dict) -> tuple[str, str, str]:
+    return item["group"], item["level"], item["id"]
 
 
 def compare(
@@ -131,29 +123,29 @@ def compare(
         )
     groups = [by] if by else []
     wanted = client_scores[client_scores["level"].isin(["overall", "category"])]
-    items = pd.DataFrame(
-        {
-            **{g: wanted[g].to_numpy() for g in groups},
-            "group": wanted[by].astype(str).to_numpy() if by else "",
-            "level": wanted["level"].to_numpy(),
-            "id": wanted["id"].to_numpy(),
-            "name": wanted["name"].to_numpy(),
-            "score": wanted["score"].to_numpy(dtype=float),
-        }
-    )
-    present = items[~np.isnan(items["score"].to_numpy())]
-    found: dict[tuple, dict] = {}
-    if len(present):
-        with store.transaction() as conn:
-            result = conn.execute(_query(present, framework, client_key, industry)).mappings()
-            found = {(r["grp"], r["level"], r["item_id"]): dict(r) for r in result}
     # Plain Python from here: a few dozen rows, where pandas' per-call overhead would dominate.
+    columns = {c: wanted[c].tolist() for c in [*groups, "level", "id", "name"]}
+    items = [
+        {
+            **{c: values[i] for c, values in columns.items()},
+            "group": str(columns[by][i]) if by else "",
+            "score": score,
+        }
+        for i, score in enumerate(wanted["score"].to_numpy(dtype=float).tolist())
+    ]
+    present = [item for item in items if not math.isnan(item["score"])]
+    found: dict[tuple, dict] = {}
+    if present:
+        with store.reading() as query:  # read-only; None: nothing stored yet
+            if query is not None:
+                rows = query(*_query(present, framework, client_key, industry))
+                found = {_key(present[r["k"]]): r for r in rows}
     records = []
-    for item in items.to_dict("records"):
-        hit = found.get((item["group"], item["level"], item["id"]), {})
+    for item in items:
+        hit = found.get(_key(item), {})
         for scope in ("industry", "all"):
             n = int(hit.get(f"{scope}_organizations") or 0)
-            shown = not np.isnan(item["score"]) and n >= min_organizations
+            shown = not math.isnan(item["score"]) and n >= min_organizations
             below, equal = int(hit.get(f"{scope}_below") or 0), int(hit.get(f"{scope}_equal") or 0)
             records.append(
                 {

@@ -17,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +36,7 @@ __all__ = [
     "ENV",
     "SCHEMA_VERSION",
     "Entry",
+    "Query",
     "Store",
     "default_location",
     "open_store",
@@ -42,6 +46,9 @@ ENV = "XMKIT_BENCHMARK"
 SCHEMA_VERSION = 1
 WRITE_LOCK_ID = 720_001  # PostgreSQL advisory lock key of xmkit benchmark writers
 LEVELS = ("overall", "category", "practice")
+Query = Callable[[str, Mapping[str, object]], list[dict]]
+"""Runs a plain SQL statement with ``:name`` parameters; returns its rows as dicts."""
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")  # ``:name``, not ``::type``; DuckDB's is ``$name``
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -106,6 +113,30 @@ def default_location() -> str:
     return str(platformdirs.user_data_path("xmkit") / "benchmark.duckdb")
 
 
+@lru_cache(maxsize=16)
+def _duckdb_engine(url: sa.URL) -> sa.Engine:
+    """One engine per DuckDB file for the process (a new one sets up its dialect again). No
+    connection is pooled, so none keeps the file open between operations: other processes
+    take their turn."""
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+_ATTACHING = threading.Lock()  # one store attached at a time under the name xmkit_store
+
+
+@lru_cache(maxsize=1)
+def _lookup_database():
+    """An in-memory DuckDB database kept for the process, to which lookups attach a store.
+
+    A new DuckDB instance (its catalog of built-in functions, its memory) cost as much as a
+    lookup's query; attaching a file to this one costs a fraction. One thread: starting
+    DuckDB's workers cost more than they gain on a query of this size.
+    """
+    import duckdb
+
+    return duckdb.connect(":memory:", config={"threads": 1})
+
+
 def _url(location: str) -> tuple[sa.URL, Path | None]:
     """The SQLAlchemy URL of a location, and the DuckDB file it names (None for PostgreSQL)."""
     if location.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
@@ -127,15 +158,18 @@ class Store:
     """An open benchmark store; use :func:`open_store`."""
 
     def __init__(self, location: str) -> None:
-        url, self.path = _url(location)
-        self.shown = url.render_as_string(hide_password=True) if self.path is None else location
+        self.url, self.path = _url(location)
+        self.shown = (
+            self.url.render_as_string(hide_password=True) if self.path is None else location
+        )
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        # DuckDB: no pooled connection keeps the file open between operations, so other
-        # processes can take their turn.
-        pool = {"poolclass": sa.pool.NullPool} if self.path is not None else {}
-        self.engine = sa.create_engine(url, **pool)
         self._ready = False
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        """Made on first use: a report's lookup (:meth:`reading`) of a DuckDB file needs none."""
+        return _duckdb_engine(self.url) if self.is_duckdb else sa.create_engine(self.url)
 
     @property
     def is_duckdb(self) -> bool:
@@ -145,12 +179,13 @@ class Store:
         return XmkitError(Problem(self.shown, message, expected=expected))
 
     @contextmanager
-    def _file_lock(self) -> Iterator[None]:
+    def _file_lock(self, shared: bool = False) -> Iterator[None]:
+        """Writers of a DuckDB file one at a time; readers together, but not during a write."""
         if self.path is None:
             yield
             return
         with open(f"{self.path}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -174,6 +209,52 @@ class Store:
         except sa.exc.OperationalError as exc:
             raise self.problem(f"cannot use the benchmark store: {exc.orig}") from None
 
+    @contextmanager
+    def reading(self) -> Iterator[Query | None]:
+        """A query function for a report's lookup, or None while the store holds nothing yet.
+
+        Cheaper than :meth:`transaction`. A DuckDB file is attached read-only to this
+        process's lookup database (:func:`_lookup_database`) and detached after: no SQLAlchemy
+        dialect to import and set up, no new DuckDB instance, no checkpoint on close, other
+        readers alongside. The schema is neither created nor looked up in the catalog, only
+        its version checked. Statements are plain SQL with ``:name`` parameters.
+        """
+        if not self.is_duckdb:
+            with self.transaction() as conn:
+                yield lambda sql, params: [
+                    dict(r._mapping) for r in conn.execute(sa.text(sql), params)
+                ]
+            return
+        import duckdb
+
+        if not self.path.exists():
+            yield None
+            return
+        file = "'" + str(self.path).replace("'", "''") + "'"
+        with _ATTACHING, self._file_lock(shared=True), _lookup_database().cursor() as con:
+            try:
+                con.execute(f"ATTACH {file} AS xmkit_store (READ_ONLY)")
+            except duckdb.Error as exc:
+                raise self.problem(f"cannot use the benchmark store: {exc}") from None
+            try:
+                con.execute("USE xmkit_store")
+
+                def query(sql: str, params: Mapping[str, object]) -> list[dict]:
+                    cursor = con.execute(_PARAMETER.sub(r"$\1", sql), dict(params))
+                    names = [d[0] for d in cursor.description]
+                    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+                try:
+                    meta = dict(con.execute('SELECT "key", "value" FROM xmkit_meta').fetchall())
+                except duckdb.CatalogException:  # no tables: nothing stored yet
+                    meta = None
+                if meta is not None:
+                    self._check_version(meta)
+                yield query if meta is not None else None
+            finally:  # the file is free for writers again
+                con.execute("USE memory")
+                con.execute("DETACH xmkit_store")
+
     # ---- schema ------------------------------------------------------------------------
 
     def _prepare(self, conn: sa.Connection, locked: bool) -> None:
@@ -192,16 +273,20 @@ class Store:
                 conn.execute(
                     sa.insert(meta_table), [{"key": "schema", "value": str(SCHEMA_VERSION)}]
                 )
-        version = int(self._meta(conn).get("schema", "0"))
+        self._check_version(self._meta(conn))
+        self._ready = True
+
+    def _check_version(self, meta: dict[str, str]) -> None:
+        version = int(meta.get("schema", "0"))
         if version > SCHEMA_VERSION:
             raise self.problem(
                 f"the store has schema version {version}, made by a newer xmkit",
                 expected=f"version {SCHEMA_VERSION} or older (upgrade xmkit)",
             )
-        self._ready = True
 
     def _meta(self, conn: sa.Connection) -> dict[str, str]:
-        return dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+        # plain SQL: the DuckDB dialect would compile a SQLAlchemy select on every call
+        return dict(conn.execute(sa.text('SELECT "key", "value" FROM xmkit_meta')).all())
 
     def _bind(self, conn: sa.Connection, framework: str, version: str, fingerprint: str) -> None:
         """The first add fixes the store's framework and key; later ones must match them."""

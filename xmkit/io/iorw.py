@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from xmkit.errors import Problem, XmkitError
+
+if TYPE_CHECKING:  # pandas is imported where a table is written: a no-op resume needs none
+    import pandas as pd
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -154,6 +156,8 @@ def neutralize(value: object) -> object:
 
 def safe_cells(data: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells and headers cannot be interpreted as spreadsheet formulas."""
+    import pandas as pd
+
     out = data.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
@@ -202,6 +206,8 @@ def write_tables(tables: dict[str, pd.DataFrame], target: str | Path) -> dict[st
     suffix = target.suffix.lower()
     _writer(suffix)  # refuse an unsupported suffix before anything is written
     if suffix == ".xlsx":
+        import pandas as pd
+
         with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as book:
             for name, table in tables.items():
                 safe_cells(table).to_excel(book, sheet_name=name[:31], index=False)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from xmkit.framework import Framework, Question
 from xmkit.io.iorw import atomic_path, safe_cells
-from xmkit.io.responses import META
+
+if TYPE_CHECKING:  # the CLI imports this module for FORMATS: pandas only when writing
+    import pandas as pd
+
+    from xmkit.framework import Framework, Question
 
 __all__ = [
     "DONT_KNOW",
@@ -42,11 +44,15 @@ DONT_KNOW = "Don't know"
 
 def template_columns(framework: Framework) -> list[str]:
     """The wide layout's header: respondent, unit, role, every question id, comment."""
+    from xmkit.io.responses import META
+
     return [*META, *framework.question_ids, "comment"]
 
 
 def question_sheet(framework: Framework) -> pd.DataFrame:
     """One row per question with its practice, category and the text of every level."""
+    import pandas as pd
+
     rows = []
     for category, practice in framework.practices:
         for q in practice.questions:
@@ -73,6 +79,8 @@ def _write_xlsx(framework: Framework, path: Path) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+
+    from xmkit.io.responses import META
 
     wb = Workbook()
     ws = wb.active
@@ -278,6 +286,8 @@ def write_questionnaire(framework: Framework, fmt: str | None, output: str | Pat
     output = Path(output)
     with atomic_path(output) as tmp:
         if fmt == "csv":
+            import pandas as pd
+
             pd.DataFrame(columns=template_columns(framework)).to_csv(tmp, index=False)
         elif fmt == "xlsx":
             _write_xlsx(framework, tmp)

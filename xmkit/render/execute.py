@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
@@ -23,6 +22,7 @@ from xmkit.framework import load_framework
 from xmkit.io.logo import logo_data_uri
 from xmkit.io.paths import download_name, report_title, slugify
 from xmkit.options import Options, resolve
+from xmkit.render.templates import template_path
 from xmkit.report.markup import page
 
 __all__ = [
@@ -40,24 +40,6 @@ logger = logging.getLogger("xmkit")
 ALL_UNITS = "all-units"
 IN_KERNEL_INPUT_ERRORS = {"XmkitError", "InputError", "UsageError"}
 """Errors a report cell raises about its inputs (a unit with no responses ...)."""
-
-
-def template_path(name: str = "report.ipynb") -> Path:
-    """A notebook template: ``XMKIT_TEMPLATES``, else the installed or checked-out copy."""
-    candidates = [
-        Path(os.environ["XMKIT_TEMPLATES"]) / name if os.environ.get("XMKIT_TEMPLATES") else None,
-        Path(str(resources.files("xmkit.notebooks") / name)),
-    ]
-    for candidate in candidates:
-        if candidate and candidate.exists():
-            return candidate
-    raise XmkitError(
-        Problem(
-            name,
-            "report template not found",
-            expected="a notebook in xmkit/notebooks/ (reinstall xmkit)",
-        )
-    )
 
 
 def report_folder(output_dir: str | Path, client: str, unit: str | None) -> Path:
