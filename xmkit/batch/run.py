@@ -172,7 +172,7 @@ def plan_sources(source: str | Path, given: Mapping[str, object]) -> list[Source
                 for a in assessments
             ]
     opts = Options.checked(given)
-    inputs |= stamp([opts.framework, opts.metrics, opts.previous])
+    inputs |= stamp([opts.framework, opts.metrics, opts.previous, opts.logo])
     fw = load_framework(opts.framework)
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in RESPONSE_SUFFIXES)
@@ -221,7 +221,7 @@ def _assessment_source(
 ) -> Source:
     inputs = {**inputs, **stamp([folder if folder.is_file() else folder / "assessment.yaml"])}
     responses, opts = resolve(folder, given)
-    inputs |= stamp([responses, opts.framework, opts.metrics, opts.previous])
+    inputs |= stamp([responses, opts.framework, opts.metrics, opts.previous, opts.logo])
     fw = load_framework(opts.framework)
     data, failed = _read_source(responses, fw, opts.reading)
     return Source(_clean_client(opts), data, failed, _previous(opts, fw), inputs)
