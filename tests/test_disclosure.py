@@ -32,13 +32,13 @@ import xmkit
 from xmkit.analysis.disclosure import (
     NOTICE,
     audit,
-    disclosure_plan,
     hidden_remainder,
     hide_cross,
     hide_groups,
 )
 from xmkit.analysis.score import score
 from xmkit.analysis.waves import compare_waves
+from xmkit.analysis.withholding import disclosure_plan
 from xmkit.batch.run import run_batch
 from xmkit.report import sections as xr
 

@@ -311,7 +311,7 @@ def _load(args: argparse.Namespace, framework: Framework) -> pd.DataFrame:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from xmkit.analysis.disclosure import disclosure_plan
+    from xmkit.analysis.withholding import disclosure_plan
     from xmkit.io.responses import read_responses
 
     _use_assessment(args)

@@ -184,7 +184,7 @@ class Options(BaseModel):
     withhold: Annotated[dict | None, BeforeValidator(_json)] = _opt(
         None,
         "what the disclosure rule hides in a unit report that sees only its unit's rows (set "
-        "by a batch; xmkit.analysis.disclosure.unit_withholding)",
+        "by a batch; xmkit.analysis.withholding.unit_withholding)",
         "notebook",
     )
     firm: str | None = _opt(

@@ -57,7 +57,6 @@ __all__ = [
     "CrossPlan",
     "audit",
     "blank",
-    "disclosure_plan",
     "hidden_remainder",
     "hide_cross",
     "hide_groups",
@@ -66,7 +65,6 @@ __all__ = [
     "protect",
     "protect_metrics",
     "reason_text",
-    "unit_withholding",
 ]
 
 SMALL = "below minimum"
@@ -341,50 +339,6 @@ def protect(
     return out
 
 
-def disclosure_plan(
-    data: pd.DataFrame, framework=None, min_group_size: int | None = None
-) -> pd.DataFrame:
-    """Which groups each output hides, and why: ``output, group, n, hidden, reason``.
-
-    One row per group of each breakdown at the overall level: ``units`` (units table of the
-    organization report, portfolio, ``score --by unit``; a hidden unit gets no report),
-    ``roles`` (roles table of the organization report, ``score --by role``) and
-    ``unit x role`` (role rows inside each unit report, ``score --by unit,role``). ``reason``
-    is in words ("fewer than 5"; "hidden too, so Board Office cannot be derived"). An item
-    (category, practice, question) can hide more, when fewer answered it.
-    """
-    from xmkit.analysis.score import score
-    from xmkit.framework import load_framework
-
-    framework = framework or load_framework()
-    min_size = framework.thresholds.min_group_size if min_group_size is None else min_group_size
-    rows = []
-    for output, by in (("units", ["unit"]), ("roles", ["role"]), ("unit x role", ["unit", "role"])):
-        table = score(data, framework, by=by, min_group_size=min_size, n_boot=0)
-        table = table[table["level"] == "overall"]
-        groups = [" / ".join(map(str, k)) for k in table[by].itertuples(index=False, name=None)]
-        reasons = table["suppressed_reason"].tolist()
-        parents = [k[0] if len(by) == 2 else "" for k in table[by].itertuples(index=False)]
-        for group, n, reason, parent in zip(groups, table["n"], reasons, parents, strict=True):
-            small = [
-                g
-                for g, r, p in zip(groups, reasons, parents, strict=True)
-                if r == SMALL and g != group and (p == parent or len(by) == 1)
-            ]
-            if reason == COMPLEMENTARY and len(by) == 2 and not small:
-                small = [g for g, r in zip(groups, reasons, strict=True) if r == SMALL]
-            rows.append(
-                {
-                    "output": output,
-                    "group": group,
-                    "n": int(n),
-                    "hidden": bool(reason),
-                    "reason": reason_text(reason, min_size, small) if reason else "",
-                }
-            )
-    return pd.DataFrame(rows, columns=["output", "group", "n", "hidden", "reason"])
-
-
 NUMBERS = ["score", "index", "ci_low", "ci_high", "rwg", "alpha", "score_now", "score_before"]
 NUMBERS += ["change", "value"]
 
@@ -419,34 +373,6 @@ def mask(table: pd.DataFrame, hidden: Mapping[tuple, str], keys: Sequence[str]) 
     ]
     out["suppressed"] = out["suppressed"].astype(bool) | np.array([r is not None for r in found])
     return blank(out)
-
-
-def unit_withholding(
-    data: pd.DataFrame, framework, min_size: int, units: Sequence[str] | None = None
-) -> dict[str, dict]:
-    """What the rule hides in each unit's report, from the whole organization's data.
-
-    ``{unit: {"unit": [[level, id, reason], ...], "roles": [[role, level, id, reason], ...]}}``
-    (JSON-ready, so a batch can hand it to a report that only sees its unit's rows): the
-    unit's own items hidden in the units breakdown and its role rows hidden in unit x role.
-    """
-    from xmkit.analysis.score import score
-
-    by_unit = score(data, framework, by="unit", min_group_size=min_size, n_boot=0)
-    cells = score(data, framework, by=["unit", "role"], min_group_size=min_size, n_boot=0)
-    wanted = set(map(str, units)) if units is not None else None
-    out: dict[str, dict] = {}
-    for unit, rows in by_unit[by_unit["suppressed"]].groupby("unit", sort=True):
-        if wanted is None or str(unit) in wanted:
-            out.setdefault(str(unit), {"unit": [], "roles": []})["unit"] = rows[
-                ["level", "id", "suppressed_reason"]
-            ].values.tolist()
-    for unit, rows in cells[cells["suppressed"]].groupby("unit", sort=True):
-        if wanted is None or str(unit) in wanted:
-            out.setdefault(str(unit), {"unit": [], "roles": []})["roles"] = rows[
-                ["role", "level", "id", "suppressed_reason"]
-            ].values.tolist()
-    return out
 
 
 def protect_metrics(table: pd.DataFrame, min_size: int) -> pd.DataFrame:

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from xmkit.analysis.disclosure import PROTECTING, SMALL, unit_withholding
+from xmkit.analysis.disclosure import PROTECTING, SMALL
 from xmkit.analysis.ranks import rank_ranges
 from xmkit.analysis.score import score
+from xmkit.analysis.withholding import unit_withholding
 from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
 from xmkit.batch.lock import FolderLock, clean_leftovers
 from xmkit.batch.manifest import PORTFOLIO, Manifest, hashes, intact, read_manifest

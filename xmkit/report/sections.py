@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from xmkit.analysis.disclosure import SMALL, mask, notice, protect_metrics, unit_withholding
+from xmkit.analysis.disclosure import SMALL, mask, notice, protect_metrics
 from xmkit.analysis.recommend import recommend
 from xmkit.analysis.score import gaps_from_scores, score
+from xmkit.analysis.withholding import unit_withholding
 from xmkit.errors import Problem, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.responses import load_responses
@@ -178,7 +179,7 @@ def prepare(
     ``strict``, ``include_test_responses``, ``finished_only``.
     What the disclosure rule
     hides of the unit and its roles beside the other units is hidden here too: ``withhold``
-    (:func:`~xmkit.analysis.disclosure.unit_withholding` of this unit, or its JSON text) when
+    (:func:`~xmkit.analysis.withholding.unit_withholding` of this unit, or its JSON text) when
     the data holds this unit only, as in a batch; otherwise it is worked out from ``data``.
     ``firm``, ``logo``, ``headcounts`` and ``fieldwork`` are the hand-over details of
     :mod:`xmkit.report.handover` (the last two as mappings or their JSON text).
