@@ -295,24 +295,25 @@ def score(
     positions = (
         wide.groupby(by, sort=True, dropna=False, observed=True).indices if by else {(): None}
     )
-    frames = []
+    # Each group's numbers are arrays in the item order of ``labels``; the table is built once
+    # from all of them (a frame per group cost more than the numbers themselves).
+    keys, groups = [], []
     for key in sorted(positions, key=str):
         idx = positions[key]
         x = matrix if idx is None else matrix[idx]
-        numbers = _group_rows(
-            x, structure, framework, min_size, n_boot, rng, max_resample, ci_method
+        groups.append(
+            _group_rows(x, structure, framework, min_size, n_boot, rng, max_resample, ci_method)
         )
-        frame = labels.copy()
-        for column, values in numbers.items():
-            frame[column] = values
-        frame["_group_n"] = numbers["n"][0]
-        _set_stage(frame, framework)
-        key = key if isinstance(key, tuple) else (key,)
-        for col, value in zip(by, key, strict=True):
-            frame[col] = value
-        frames.append(frame)
-    result = pd.concat(frames, ignore_index=True)
-    _set_icc(result, matrix, positions, structure)
+        keys.append(key if isinstance(key, tuple) else (key,))
+    items = len(labels)
+    result = labels.iloc[np.tile(np.arange(items), len(groups))].reset_index(drop=True)
+    for column in groups[0]:
+        result[column] = np.concatenate([numbers[column] for numbers in groups])
+    result["_group_n"] = np.repeat([numbers["n"][0] for numbers in groups], items)
+    _set_stages(result, [_stage(numbers, framework) for numbers in groups], items)
+    for i, col in enumerate(by):
+        result[col] = pd.Series([key[i] for key in keys]).repeat(items).reset_index(drop=True)
+    _set_icc(result, matrix, positions, structure, items)
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
     result["suppressed"] = (result.pop("_group_n") < min_size) | (result["n"] < min_size)
@@ -332,21 +333,22 @@ def score(
     return result[[*by, *COLUMNS]]
 
 
-def _set_icc(result: pd.DataFrame, matrix: np.ndarray, positions: dict, structure) -> None:
-    """ICC(1), ICC(2) of respondents' category and overall scores across the groups."""
-    result["icc1"] = np.nan
-    result["icc2"] = np.nan
-    if len(positions) < 2:
-        return
-    groups = np.full(len(matrix), -1)
-    for code, idx in enumerate(positions.values()):
-        groups[idx] = code
-    _, category, overall = structure.roll_up(matrix)
-    items = {"overall": overall, **dict(zip(structure.category_ids, category.T, strict=True))}
-    for item, values in items.items():
-        level = "overall" if item == "overall" else "category"
-        rows = (result["level"] == level) & (result["id"] == item)
-        result.loc[rows, ["icc1", "icc2"]] = icc(values, groups)
+def _set_icc(
+    result: pd.DataFrame, matrix: np.ndarray, positions: dict, structure, items: int
+) -> None:
+    """ICC(1), ICC(2) of respondents' category and overall scores across the groups.
+
+    ``result`` holds the groups one after another, ``items`` rows each, overall first and the
+    categories next (the order of :func:`_labels`)."""
+    icc1, icc2 = np.full(len(result), np.nan), np.full(len(result), np.nan)
+    if len(positions) >= 2:
+        groups = np.full(len(matrix), -1)
+        for code, idx in enumerate(positions.values()):
+            groups[idx] = code
+        _, category, overall = structure.roll_up(matrix)
+        for offset, values in enumerate([overall, *category.T]):
+            icc1[offset::items], icc2[offset::items] = icc(values, groups)
+    result["icc1"], result["icc2"] = icc1, icc2
 
 
 def stage_span(low: float, high: float, gate_low: float, gate_high: float, framework) -> tuple:
@@ -403,33 +405,40 @@ def _labels(framework: Framework) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["level", "id", "name", "category_id"])
 
 
-def _set_stage(frame: pd.DataFrame, framework: Framework) -> None:
-    """Stage on the overall row of one group, with the gating cap (Converge below threshold)."""
+def _stage(numbers: dict[str, np.ndarray], framework: Framework) -> tuple:
+    """Stage, its name, uncapped stage, capped flag and stage span of one group's overall
+    row, with the gating cap (Converge below threshold); ``numbers`` as :func:`_group_rows`."""
     gating = framework.gating
-    overall = frame["score"].iloc[0]
-    gate = frame.loc[(frame["level"] == "category") & (frame["id"] == gating.category), "score"]
-    uncapped = framework.stage_for(overall).stage if pd.notna(overall) else None
+    gate = 1 + [c.id for c in framework.categories].index(gating.category)
+    overall, gate_score = numbers["score"][0], numbers["score"][gate]
+    uncapped = framework.stage_for(overall).stage if not np.isnan(overall) else None
     capped = bool(
         uncapped is not None
-        and gate.notna().all()
-        and (gate < gating.below).all()
+        and not np.isnan(gate_score)
+        and gate_score < gating.below
         and uncapped > gating.max_stage
     )
     stage = min(uncapped, gating.max_stage) if capped else uncapped
-    names = {s.stage: s.name for s in framework.stages}
-    empty = [None] * len(frame)
-    frame["stage"] = pd.array([stage, *empty[1:]], dtype="Int64")
-    frame["stage_name"] = [names.get(stage), *empty[1:]]
-    frame["stage_uncapped"] = pd.array([uncapped, *empty[1:]], dtype="Int64")
-    frame["capped"] = pd.array([capped if stage else None, *empty[1:]], dtype="boolean")
-    first = frame.iloc[0]
-    gate_low = gate_high = np.nan
-    if len(gate):
-        gate_row = frame.loc[gate.index[0]]
-        gate_low, gate_high = gate_row["ci_low"], gate_row["ci_high"]
-    low, high = stage_span(first["ci_low"], first["ci_high"], gate_low, gate_high, framework)
-    frame["stage_low"] = pd.array([low, *empty[1:]], dtype="Int64")
-    frame["stage_high"] = pd.array([high, *empty[1:]], dtype="Int64")
+    name = next((s.name for s in framework.stages if s.stage == stage), None)
+    low, high = stage_span(
+        numbers["ci_low"][0],
+        numbers["ci_high"][0],
+        numbers["ci_low"][gate],
+        numbers["ci_high"][gate],
+        framework,
+    )
+    return stage, name, uncapped, capped if stage else None, low, high
+
+
+def _set_stages(result: pd.DataFrame, stages: list[tuple], items: int) -> None:
+    """The stage columns: each group's :func:`_stage` on its overall row (the first of its
+    ``items`` rows), empty on the others."""
+    columns = ("stage", "stage_name", "stage_uncapped", "capped", "stage_low", "stage_high")
+    dtypes = ("Int64", None, "Int64", "boolean", "Int64", "Int64")
+    for column, dtype, values in zip(columns, dtypes, zip(*stages, strict=True), strict=True):
+        filled: list = [None] * len(result)
+        filled[::items] = values
+        result[column] = filled if dtype is None else pd.array(filled, dtype=dtype)
 
 
 GAP_COLUMNS = [
