@@ -306,13 +306,12 @@ def score(
         )
         keys.append(key if isinstance(key, tuple) else (key,))
     items = len(labels)
-    result = labels.iloc[np.tile(np.arange(items), len(groups))].reset_index(drop=True)
+    result = _repeat(labels, len(groups))
     for column in groups[0]:
         result[column] = np.concatenate([numbers[column] for numbers in groups])
     result["_group_n"] = np.repeat([numbers["n"][0] for numbers in groups], items)
     _set_stages(result, [_stage(numbers, framework) for numbers in groups], items)
-    for i, col in enumerate(by):
-        result[col] = pd.Series([key[i] for key in keys]).repeat(items).reset_index(drop=True)
+    _set_keys(result, by, keys, items)
     _set_icc(result, matrix, positions, structure, items)
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
@@ -325,12 +324,26 @@ def score(
         result = protect(result, by, min_size, cross)
     else:
         result["suppressed_reason"] = np.where(result["suppressed"], SMALL, "")
-    numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
-    result.loc[result["suppressed"], [*numeric, "alpha_low", "alpha_high"]] = np.nan
-    stage_columns = ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]
-    result.loc[result["suppressed"], stage_columns] = pd.NA
-    result.loc[result["suppressed"], "stage_name"] = None
+    hidden = result["suppressed"].to_numpy(dtype=bool)
+    if hidden.any():  # column by column: a .loc assignment over many columns costs far more
+        numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
+        for column in [*numeric, "alpha_low", "alpha_high"]:
+            result[column] = np.where(hidden, np.nan, result[column].to_numpy(dtype=float))
+        for column in ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]:
+            result[column] = result[column].mask(hidden)
+        result["stage_name"] = result["stage_name"].where(~hidden, None)
     return result[[*by, *COLUMNS]]
+
+
+def _repeat(labels: pd.DataFrame, groups: int) -> pd.DataFrame:
+    """The item rows once per group, one group after another."""
+    return labels.iloc[np.tile(np.arange(len(labels)), groups)].reset_index(drop=True)
+
+
+def _set_keys(table: pd.DataFrame, by: list[str], keys: list[tuple], items: int) -> None:
+    """The grouping columns of a table of ``items`` rows per group, groups in ``keys`` order."""
+    for i, col in enumerate(by):
+        table[col] = pd.Series([key[i] for key in keys]).repeat(items).reset_index(drop=True)
 
 
 def _set_icc(
@@ -378,17 +391,18 @@ def _counts(
     present = ~np.isnan(wide[structure.qids].to_numpy(dtype=float))
     q_practice = _onehot(structure.q_practice, len(structure.practice_ids))
     p_category = _onehot(structure.p_category, len(structure.category_ids))
-    frames = []
+    keys, counts = [], []
     for key, idx in wide.groupby(by, sort=True, dropna=False, observed=True).indices.items():
         x = present[idx]
         p_any = (x @ q_practice) > 0
         c_n = ((p_any @ p_category) > 0).sum(axis=0)
-        n = np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
-        frame = labels[["level", "id"]].assign(n=n.astype(int))
-        for col, value in zip(by, key if isinstance(key, tuple) else (key,), strict=True):
-            frame[col] = value
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
+        counts.append(
+            np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
+        )
+        keys.append(key if isinstance(key, tuple) else (key,))
+    table = _repeat(labels[["level", "id"]], len(keys))
+    table["n"] = np.concatenate(counts).astype(int)
+    _set_keys(table, by, keys, len(labels))
     table["suppressed"] = table["n"] < min_size
     return table
 
@@ -435,10 +449,20 @@ def _set_stages(result: pd.DataFrame, stages: list[tuple], items: int) -> None:
     ``items`` rows), empty on the others."""
     columns = ("stage", "stage_name", "stage_uncapped", "capped", "stage_low", "stage_high")
     dtypes = ("Int64", None, "Int64", "boolean", "Int64", "Int64")
+    first = np.zeros(len(result), dtype=bool)
+    first[::items] = True
     for column, dtype, values in zip(columns, dtypes, zip(*stages, strict=True), strict=True):
-        filled: list = [None] * len(result)
-        filled[::items] = values
-        result[column] = filled if dtype is None else pd.array(filled, dtype=dtype)
+        if dtype is None:
+            filled: list = [None] * len(result)
+            filled[::items] = values
+            result[column] = filled
+            continue
+        given = pd.array(values, dtype=dtype)  # a masked array: data and missing flags
+        data = np.zeros(len(result), dtype=given.dtype.numpy_dtype)
+        data[first] = given.to_numpy(dtype=data.dtype, na_value=0)
+        missing = ~first
+        missing[first] = given.isna()
+        result[column] = type(given)(data, missing)
 
 
 GAP_COLUMNS = [
@@ -505,11 +529,17 @@ def gaps_from_scores(
     for key, group in cats.groupby(by, sort=True) if by else [((), cats)]:
         key = key if isinstance(key, tuple) else (key,)
         roles = sorted(group["role"].unique())
-        table = group.set_index(["role", "id"])
+        fields = ["suppressed", "n", "score", "se"]
+        table = {  # (role, category id) -> its numbers; plain lookups, no index per row
+            (role, item): dict(zip(fields, values, strict=True))
+            for role, item, *values in zip(
+                group["role"], group["id"], *(group[f] for f in fields), strict=True
+            )
+        }
         rows = []
         for a, b in combinations(roles, 2):
             for c in framework.categories:
-                ra, rb = table.loc[(a, c.id)], table.loc[(b, c.id)]
+                ra, rb = table[(a, c.id)], table[(b, c.id)]
                 suppressed = bool(ra["suppressed"] or rb["suppressed"])
                 rows.append(
                     {
