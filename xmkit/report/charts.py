@@ -1,4 +1,5 @@
-"""Report charts drawn with seaborn; every chart gives each category the framework's colour.
+"""Report charts (seaborn, and matplotlib directly where seaborn only adds time); every chart
+gives each category the framework's colour.
 
 Each function takes tidy data (as :func:`xmkit.score` returns) and returns a matplotlib Figure,
 so the same charts serve notebooks, HTML and PDF.
@@ -81,18 +82,17 @@ def category_chart(scores: pd.DataFrame, framework: Framework) -> Figure:
     order = [c.name for c in framework.categories if c.name in set(cats["name"])]
     margins = (text_width(order) + 0.2, 0.55, 0.2, 0.1)
     fig, ax = figure_axes(8, 0.75 + 0.55 * max(len(cats), 1), margins)
-    sns.barplot(
-        data=cats,
-        y="name",
-        x="score",
-        hue="name",
-        palette=framework.palette,
-        legend=False,
-        errorbar=None,  # one row per category: the interval is the bootstrap's, drawn below
-        ax=ax,
-        order=order,
-    )
-    for i, row in enumerate(cats.set_index("name").reindex(order).itertuples()):
+    bars = cats.set_index("name").reindex(order)
+    # What seaborn's barplot draws for one bar per category (its colours at saturation 0.75,
+    # categories top to bottom, no grid across them), drawn directly: a fifth of the chart's
+    # time went to seaborn preparing data that is already one row per bar.
+    for i, (name, value) in enumerate(bars["score"].items()):
+        colour = sns.desaturate(framework.palette[name], 0.75)
+        ax.barh(i - 0.4, value, height=0.8, align="edge", color=colour, facecolor=colour)
+    ax.set_yticks(range(len(order)), order)
+    ax.yaxis.grid(False)
+    ax.set_ylim(len(order) - 0.5, -0.5, auto=None)  # as seaborn: later artists rescale it
+    for i, row in enumerate(bars.itertuples()):
         if pd.notna(row.ci_low):
             ax.errorbar(
                 row.score,
