@@ -9,8 +9,8 @@ Measured in one run, on the same data and template:
 (d) a long run (1,000 units by default) printing peak RSS summed over every process involved
     (xmkit, workers, kernels, Chromium), sampled every 0.2 s.
 
-Prints times, per-report milliseconds (also in CPU time, which a loaded machine moves far
-less) and the ratio (a)/(b). Takes several minutes: the naive
+Prints times, per-report milliseconds (for HTML also in CPU time, which a loaded machine moves
+far less) and the ratio (a)/(b). Takes several minutes: the naive
 loop alone costs seconds per report.
 
 Usage: python bench/bench_batch.py [--units 40] [--long 1000] [--jobs 2] [--skip-naive]
@@ -85,8 +85,9 @@ def _children_cpu() -> float:
 
 CPU: dict[str, float] = {}
 """CPU seconds of each timed command (by its output folder's name): the processes it waited
-for, so workers and kernels, not a Chromium its driver leaves to exit on its own. Unlike wall
-time it hardly moves when others load the machine."""
+for, so workers and kernels, not Chromium (its driver leaves it to exit on its own), hence
+printed for HTML only. Wall time on a shared machine moves with the others' load; this
+moves far less."""
 
 
 def timed(command: list[str], sample_rss: bool = False) -> tuple[float, float]:
@@ -184,10 +185,9 @@ def main() -> None:
         )
         pdf_s, _ = batch(csv, tmp / "pdf", args.jobs, "html,pdf")
         extra = (pdf_s - html_s) / args.units * 1000
-        extra_cpu = (CPU["pdf"] - CPU["html"]) / args.units * 1000
         print(
             f"(c) xmkit batch, html+pdf:  {pdf_s:7.1f} s  PDF adds {extra:5.0f} ms/report "
-            f"(target <= 200); CPU {extra_cpu:+6.0f} ms/report"
+            "(target <= 200)"
         )
         if not args.skip_naive:
             (tmp / "naive").mkdir()
