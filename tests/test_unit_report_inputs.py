@@ -56,3 +56,23 @@ def test_category_chart_draws_a_bar_per_category_top_down_in_seaborns_colours(ex
         assert bar.get_width() == pytest.approx(cats[name])
         expected = sns.desaturate(framework.palette[name], 0.75)  # seaborn's bar colour
         assert matplotlib.colors.to_hex(bar.get_facecolor()) == matplotlib.colors.to_hex(expected)
+
+
+def test_role_chart_draws_each_roles_categories_as_dots_with_a_legend_of_every_category(
+    example, framework
+):
+    roles = xmkit.score(example, framework, by="role", n_boot=0)
+    cats = roles[(roles["level"] == "category") & ~roles["suppressed"]]
+    fig = charts.role_chart(cats, framework)
+    (ax,) = fig.axes
+    order = list(dict.fromkeys(cats["role"]))  # seaborn's order: first appearance, top down
+    assert [t.get_text() for t in ax.get_yticklabels()] == order
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]
+    for i, (points, role) in enumerate(zip(ax.collections, order, strict=True)):
+        dots = cats[cats["role"] == role]
+        assert points.get_offsets()[:, 0].tolist() == pytest.approx(dots["score"].tolist())
+        assert set(points.get_offsets()[:, 1]) == {i}
+        colours = [matplotlib.colors.to_hex(c) for c in points.get_facecolors()]
+        assert colours == [matplotlib.colors.to_hex(framework.palette[n]) for n in dots["name"]]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [c.name for c in framework.categories]

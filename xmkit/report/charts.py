@@ -7,6 +7,7 @@ so the same charts serve notebooks, HTML and PDF.
 
 from __future__ import annotations
 
+import colorsys
 import textwrap
 from collections.abc import Iterable
 
@@ -14,8 +15,10 @@ import matplotlib
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
 from matplotlib.textpath import text_to_path
 
 from xmkit.framework import Framework
@@ -127,26 +130,41 @@ def role_chart(role_scores: pd.DataFrame, framework: Framework) -> Figure:
     rows = max(shown["role"].nunique(), 1)
     margins = (text_width(shown["role"].unique()) + 0.2, 0.95, 0.2, 0.1)
     fig, ax = figure_axes(8, 1.05 + 0.45 * rows, margins)
-    sns.stripplot(
-        data=shown,
-        x="score",
-        y="role",
-        hue="name",
-        palette=framework.palette,
-        hue_order=[c.name for c in framework.categories],
-        size=9,
-        jitter=False,
-        dodge=False,
-        ax=ax,
-    )
+    # What seaborn's stripplot draws here (no jitter, no dodge), drawn directly: roles in order
+    # of appearance top to bottom, a dot per category in its colour, edges in a grey darker
+    # than every colour (not drawn: width 0), a legend entry per category of the framework.
+    names = [c.name for c in framework.categories]
+    grey = 0.6 * min(colorsys.rgb_to_hls(*to_rgb(framework.palette[n]))[1] for n in names)
+    marks = {"s": 81, "edgecolor": (grey, grey, grey), "linewidth": 0, "zorder": 3}
+    order = list(dict.fromkeys(shown["role"]))
+    for i, role in enumerate(order):
+        dots = shown[shown["role"] == role]
+        points = ax.scatter(dots["score"], [i] * len(dots), color=None, **marks)
+        points.set_facecolors([framework.palette[n] for n in dots["name"]])
+    ax.set_yticks(range(len(order)), order)
+    ax.yaxis.grid(False)
+    ax.set_ylim(len(order) - 0.5, -0.5, auto=None)
     ax.set(
         xlim=(framework.scale.min, framework.scale.max),
         xlabel=f"category score ({framework.scale.range_text})",
         ylabel="",
     )
-    handles, labels = ax.get_legend_handles_labels()
-    ax.get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker="o",
+            markersize=9,
+            markerfacecolor=framework.palette[n],
+            markeredgewidth=0,
+            markeredgecolor=(grey, grey, grey),
+            color=framework.palette[n],
+            zorder=3,
+        )
+        for n in names
+    ]
+    fig.legend(handles, names, loc="lower center", ncol=4, frameon=False)
     return fig
 
 
