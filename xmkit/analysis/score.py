@@ -354,15 +354,12 @@ def score(
             groups, matrix, structure, framework, min_size, n_boot, rng, max_resample, ci_method
         )
         icc_columns = _icc_columns(matrix, groups, structure, n_items)
-    result = labels.iloc[np.tile(np.arange(n_items), len(keys))].reset_index(drop=True)
+    result = _repeat(labels, len(keys))
     for column, values in numbers.items():
         result[column] = values.ravel()
     for column, values in _stages(numbers, labels, framework).items():
         result[column] = values
-    for i, col in enumerate(by):
-        # one value per group, typed as a column of that value would be (str, int, ...)
-        values = [pd.Series([k[i] if isinstance(k, tuple) else k]) for k in keys]
-        result[col] = pd.concat(values, ignore_index=True).repeat(n_items).to_numpy()
+    _set_keys(result, by, [k if isinstance(k, tuple) else (k,) for k in keys], n_items)
     result["icc1"], result["icc2"] = icc_columns
     result["n"] = result["n"].astype(int)
     result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
@@ -377,13 +374,26 @@ def score(
     else:
         result["suppressed_reason"] = np.where(result["suppressed"], SMALL, "")
     hidden = result["suppressed"].to_numpy(dtype=bool)
-    if hidden.any():  # (each assignment costs milliseconds even when it changes nothing)
+    if hidden.any():  # column by column: a .loc assignment over many columns costs far more
         numeric = ["score", "index", "ci_low", "ci_high", "se", "rwg", "alpha"]
-        result.loc[hidden, [*numeric, "alpha_low", "alpha_high"]] = np.nan
-        stage_columns = ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]
-        result.loc[hidden, stage_columns] = pd.NA
-        result.loc[hidden, "stage_name"] = None
+        for column in [*numeric, "alpha_low", "alpha_high"]:
+            result[column] = np.where(hidden, np.nan, result[column].to_numpy(dtype=float))
+        for column in ["stage", "stage_uncapped", "capped", "stage_low", "stage_high"]:
+            result[column] = result[column].mask(hidden)
+        result["stage_name"] = result["stage_name"].where(~hidden, None)
     return result[[*by, *COLUMNS]]
+
+
+def _repeat(labels: pd.DataFrame, groups: int) -> pd.DataFrame:
+    """The item rows once per group, one group after another."""
+    return labels.iloc[np.tile(np.arange(len(labels)), groups)].reset_index(drop=True)
+
+
+def _set_keys(table: pd.DataFrame, by: list[str], keys: list[tuple], items: int) -> None:
+    """The grouping columns of a table of ``items`` rows per group, groups in ``keys`` order:
+    one value per group, typed as a column of that value would be (str, int, ...)."""
+    for i, col in enumerate(by):
+        table[col] = pd.Series([key[i] for key in keys]).repeat(items).reset_index(drop=True)
 
 
 @functools.cache
@@ -446,17 +456,18 @@ def _counts(
     present = ~np.isnan(wide[structure.qids].to_numpy(dtype=float))
     q_practice = _onehot(structure.q_practice, len(structure.practice_ids))
     p_category = _onehot(structure.p_category, len(structure.category_ids))
-    frames = []
+    keys, counts = [], []
     for key, idx in wide.groupby(by, sort=True, dropna=False, observed=True).indices.items():
         x = present[idx]
         p_any = (x @ q_practice) > 0
         c_n = ((p_any @ p_category) > 0).sum(axis=0)
-        n = np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
-        frame = labels[["level", "id"]].assign(n=n.astype(int))
-        for col, value in zip(by, key if isinstance(key, tuple) else (key,), strict=True):
-            frame[col] = value
-        frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
+        counts.append(
+            np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
+        )
+        keys.append(key if isinstance(key, tuple) else (key,))
+    table = _repeat(labels[["level", "id"]], len(keys))
+    table["n"] = np.concatenate(counts).astype(int)
+    _set_keys(table, by, keys, len(labels))
     table["suppressed"] = table["n"] < min_size
     return table
 
@@ -595,11 +606,17 @@ def gaps_from_scores(
     for key, group in cats.groupby(by, sort=True) if by else [((), cats)]:
         key = key if isinstance(key, tuple) else (key,)
         roles = sorted(group["role"].unique())
-        table = group.set_index(["role", "id"])
+        fields = ["suppressed", "n", "score", "se"]
+        table = {  # (role, category id) -> its numbers; plain lookups, no index per row
+            (role, item): dict(zip(fields, values, strict=True))
+            for role, item, *values in zip(
+                group["role"], group["id"], *(group[f] for f in fields), strict=True
+            )
+        }
         rows = []
         for a, b in combinations(roles, 2):
             for c in framework.categories:
-                ra, rb = table.loc[(a, c.id)], table.loc[(b, c.id)]
+                ra, rb = table[(a, c.id)], table[(b, c.id)]
                 suppressed = bool(ra["suppressed"] or rb["suppressed"])
                 rows.append(
                     {

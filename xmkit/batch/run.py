@@ -473,8 +473,13 @@ def _locked_batch(
                 )
             )
             continue
+        # an empty plan is passed as such: the report then need not work it out again
         unit_options = opts.model_copy(
-            update={"unit": unit, "min_group_size": min_size, "withhold": plan or None}
+            update={
+                "unit": unit,
+                "min_group_size": min_size,
+                "withhold": plan or {"unit": [], "roles": []},
+            }
         )
         jobs.append(UnitJob(slugs[unit], str(folder / slugs[unit]), csv, unit_options, input_hash))
     departed = _remove_departed(folder, previous_manifest.get("units", {}), slugs)

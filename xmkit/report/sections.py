@@ -214,7 +214,7 @@ def prepare(
         data = data[data["unit"] == unit]
     scores = score(data, framework, min_group_size=min_size, n_boot=n_boot, seed=seed)
     role_scores = score(data, framework, by="role", min_group_size=min_size, n_boot=n_boot)
-    if hidden:
+    if hidden.get("unit") or hidden.get("roles"):
         scores = mask(scores, {(lv, i): r for lv, i, r in hidden["unit"]}, ["level", "id"])
         role_scores = mask(
             role_scores,
