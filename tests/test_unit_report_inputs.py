@@ -11,7 +11,7 @@ import pytest
 import seaborn as sns
 
 import xmkit
-from xmkit.analysis.disclosure import unit_withholding
+from xmkit.analysis.withholding import unit_withholding
 from xmkit.report import charts
 from xmkit.report import sections as xr
 
