@@ -277,8 +277,10 @@ def _fixes(cells: Mapping, plan: CrossPlan, found: list, col_n: Mapping) -> list
 def _item_sizes(scores: pd.DataFrame, by: list[str]) -> dict[tuple, dict]:
     """``{(level, id): {group: n}}`` in the table's item order, overall first."""
     out: dict[tuple, dict] = {}
-    keys = scores[by].itertuples(index=False, name=None)
-    for level, item, key, n in zip(scores["level"], scores["id"], keys, scores["n"], strict=True):
+    # lists first: iterating a column of (Arrow-backed) strings cell by cell costs far more
+    keys = zip(*(scores[b].tolist() for b in by), strict=True)
+    columns = (scores["level"].tolist(), scores["id"].tolist(), keys, scores["n"].tolist())
+    for level, item, key, n in zip(*columns, strict=True):
         out.setdefault((level, item), {})[key if len(by) > 1 else key[0]] = int(n)
     return out
 
@@ -330,10 +332,10 @@ def protect(
             if len(by) > 2 and hidden:
                 hidden = {g: hidden.get(g, COMPLEMENTARY) for g in sizes}
             reasons.update({(*item, *(g if len(by) > 1 else (g,))): r for g, r in hidden.items()})
-    keys = zip(out["level"], out["id"], *(out[b] for b in by), strict=True)
+    keys = zip(*(out[c].tolist() for c in ["level", "id", *by]), strict=True)
     found = [reasons.get(k, "") for k in keys]
     out["suppressed_reason"] = [
-        r or (SMALL if s else "") for r, s in zip(found, out["suppressed"], strict=True)
+        r or (SMALL if s else "") for r, s in zip(found, out["suppressed"].tolist(), strict=True)
     ]
     out["suppressed"] = out["suppressed_reason"] != ""
     return out
@@ -364,7 +366,7 @@ def mask(table: pd.DataFrame, hidden: Mapping[tuple, str], keys: Sequence[str]) 
     whole data, where the unit's groups sit beside the others.
     """
     out = table.copy()
-    found = [hidden.get(k) for k in zip(*(out[c] for c in keys), strict=True)]
+    found = [hidden.get(k) for k in zip(*(out[c].tolist() for c in keys), strict=True)]
     if "suppressed_reason" not in out.columns:
         out["suppressed_reason"] = np.where(out["suppressed"], SMALL, "")
     out["suppressed_reason"] = [
