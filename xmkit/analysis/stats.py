@@ -346,29 +346,35 @@ def holm(p: np.ndarray) -> np.ndarray:
     """Holm (1979, Scand. J. Statistics 6) step-down adjusted p-values: the k-th smallest of m
     p-values becomes ``max_{j<=k} min(1, (m - j + 1) p_(j))``. Rejecting where the adjusted
     p is below alpha controls the family-wise error rate at alpha. NaN stays NaN."""
-    p = np.asarray(p, float)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m:
-        order = ok[np.argsort(p[ok], kind="stable")]
-        adjusted = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-        out[order] = adjusted
-    return out
+
+    def step_down(ordered: np.ndarray) -> np.ndarray:
+        m = len(ordered)
+        return np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * ordered))
+
+    return _adjusted(p, step_down)
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg (1995, JRSS B 57) adjusted p-values (q-values): the k-th smallest
     of m p-values becomes ``min_{j>=k} min(1, m p_(j) / j)``. Calling rows with q below alpha
     "clear" keeps the expected share of false ones among them at alpha. NaN stays NaN."""
+
+    def step_up(ordered: np.ndarray) -> np.ndarray:
+        scaled = len(ordered) * ordered / np.arange(1, len(ordered) + 1)
+        return np.minimum(1, np.minimum.accumulate(scaled[::-1])[::-1])
+
+    return _adjusted(p, step_up)
+
+
+def _adjusted(p: np.ndarray, adjust) -> np.ndarray:
+    """``adjust`` (sorted finite p-values -> adjusted ones) applied to the finite p-values of
+    ``p`` in their sorted order (ties kept stable), written back in place; NaN stays NaN."""
     p = np.asarray(p, float)
     out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m:
+    if ok.size:
         order = ok[np.argsort(p[ok], kind="stable")]
-        scaled = m * p[order] / np.arange(1, m + 1)
-        out[order] = np.minimum(1, np.minimum.accumulate(scaled[::-1])[::-1])
+        out[order] = adjust(p[order])
     return out
 
 
