@@ -69,7 +69,7 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 
 test: $(DEV_STAMP) bytecode system-packages lint
-	@echo "running the test suite: usually 5-10 minutes on 2 cores (real notebooks and Chromium)"
+	@echo "running the test suite: about 13 minutes on 2 cores (real notebooks, kernels and Chromium)"
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) bytecode

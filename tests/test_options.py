@@ -81,7 +81,8 @@ def test_every_command_prints_its_help_with_percent_signs_in_it(capsys):
 def test_cli_flags_are_the_models_fields_for_the_command(command):
     own = {"output", "by", "gaps", "next_steps"}  # where files go / what score prints
     # the column and row flags are gathered into one option, ``reading``
-    reading = {"unit_column", "role_column", "id_column", "comment_column", "strict"}
+    reading = {"unit_column", "role_column", "id_column", "comment_column", "date_column"}
+    reading |= {"strict"}
     reading |= {"include_test_responses", "finished_only"}
     assert _flags(command) - own - reading == set(Options.fields_for(command))
 
