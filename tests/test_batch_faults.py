@@ -388,14 +388,18 @@ def test_full_disk_names_the_file_and_leaves_the_earlier_portfolio_set_intact(
     csv = write_csv(units(2, framework, seed=6), tmp_path / "data.csv")
     out = small_disk / "out"
     env = env_for(tmp_path, "disk")
-    ok = subprocess.run(
-        xmkit_cmd("batch", *batch_args(csv, out)),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
+
+    def batch() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            xmkit_cmd("batch", *batch_args(csv, out)),
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=600,
+        )
+
+    ok = batch()
     assert ok.returncode == 0, explain(ok)
     names = ("index.html", "portfolio.csv", "portfolio.xlsx")
     before = {n: (out / n).read_bytes() for n in names}
@@ -405,14 +409,7 @@ def test_full_disk_names_the_file_and_leaves_the_earlier_portfolio_set_intact(
             filler.write(b"\0" * 65536)
             filler.flush()
     write_csv(units(2, framework, seed=7), csv)
-    full = subprocess.run(
-        xmkit_cmd("batch", *batch_args(csv, out)),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
+    full = batch()
     assert full.returncode == 1, explain(full)
     text = full.stdout + full.stderr
     named = re.findall(r"No space left on device: (\S+)", text)
