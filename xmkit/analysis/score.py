@@ -176,7 +176,10 @@ def _any_of(flags: np.ndarray, members: list, onehot: np.ndarray) -> np.ndarray:
     columns are contiguous in memory (the whole data), by a product otherwise (a group's
     rows, one table of practices)."""
     if flags.flags.f_contiguous and flags.shape[1] > 1:
-        return np.column_stack([flags[:, cols].any(axis=1) for cols in members])
+        out = np.empty((len(flags), len(members)), dtype=bool, order="F")  # F again: one
+        for k, cols in enumerate(members):  # more level of groups reads it column by column
+            np.any(flags[:, cols], axis=1, out=out[:, k])
+        return out
     return (flags.astype(float) @ onehot) > 0
 
 
@@ -226,23 +229,21 @@ def _numbers(
         x = matrix if idx is None else matrix[idx]
         present = ~np.isnan(x)
         # answers (0 for missing) beside their mask in one array: one product gives all
-        # three cross products
-        both = np.empty((len(x), 2 * n_q), order="F" if x.flags.f_contiguous else "C")
-        x0, mask = both[:, :n_q], both[:, n_q:]
-        np.copyto(mask, present)
-        np.copyto(x0, x)
-        np.copyto(x0, 0.0, where=~present)
-        answered = present.any(axis=1)
-        n_resp[i] = answered.sum()
-        q_n[i] = present.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q_score[i] = np.where(q_n[i] > 0, x0.sum(axis=0) / np.maximum(q_n[i], 1), np.nan)
-        rolled[i] = structure(q_score[i][None, :])[0]  # one group at a time: the same bits
-        p_any = _any_of(present, practice_columns, q_practice)
-        p_n[i] = p_any.sum(axis=0)
-        c_n[i] = _any_of(p_any, category_columns, p_category).sum(axis=0)
+        # three cross products, and their diagonals the answer counts and sums
+        both = np.zeros((len(x), 2 * n_q), order="F" if x.flags.f_contiguous else "C")
+        np.copyto(both[:, n_q:], present)
+        np.copyto(both[:, :n_q], x, where=present)
         cross = both.T @ both
         xx[i], xm[i], mm[i] = cross[:n_q, :n_q], cross[:n_q, n_q:], cross[n_q:, n_q:]
+        answered = present.any(axis=1)
+        n_resp[i] = answered.sum()
+        q_n[i] = np.diagonal(mm[i])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_score[i] = np.where(q_n[i] > 0, np.diagonal(xm[i]) / np.maximum(q_n[i], 1), np.nan)
+        rolled[i] = structure(q_score[i][None, :])[0]  # one group at a time: the same bits
+        p_any = _any_of(present, practice_columns, q_practice)
+        p_n[i] = np.count_nonzero(p_any, axis=0)
+        c_n[i] = np.count_nonzero(_any_of(p_any, category_columns, p_category), axis=0)
         if ci_method == "bootstrap" and n_boot and n_resp[i] >= max(2, min_group_size):
             rows = slice(None) if answered.all() else answered  # respondents with an answer
             influence = influence_values(x[rows], structure.linear_map(q_n[i] > 0))
@@ -354,17 +355,19 @@ def score(
             groups, matrix, structure, framework, min_size, n_boot, rng, max_resample, ci_method
         )
         icc_columns = _icc_columns(matrix, groups, structure, n_items)
-    result = _repeat(labels, len(keys))
-    for column, values in numbers.items():
-        result[column] = values.ravel()
-    for column, values in _stages(numbers, labels, framework).items():
-        result[column] = values
-    _set_keys(result, by, [k if isinstance(k, tuple) else (k,) for k in keys], n_items)
-    result["icc1"], result["icc2"] = icc_columns
-    result["n"] = result["n"].astype(int)
-    result["index"] = to_index(result["score"], framework.scale.min, framework.scale.max)
+    # every column first, then one frame: a column added to a frame costs far more
+    columns = {column: values.ravel() for column, values in numbers.items()}
+    columns["n"] = columns["n"].astype(int)
+    columns.update(_stages(numbers, labels, framework))
+    columns["icc1"], columns["icc2"] = icc_columns
+    columns["index"] = to_index(columns["score"], framework.scale.min, framework.scale.max)
     group_n = np.repeat(numbers["n"][:, 0], n_items)
-    result["suppressed"] = (group_n < min_size) | (result["n"] < min_size)
+    columns["suppressed"] = (group_n < min_size) | (columns["n"] < min_size)
+    keyed = [k if isinstance(k, tuple) else (k,) for k in keys]
+    result = pd.concat(
+        [_key_columns(by, keyed, n_items), _repeat(labels, len(keys)), pd.DataFrame(columns)],
+        axis=1,
+    )
     if by:
         cross = None
         if len(by) == 1 and by[0] != "unit" and "unit" in wide.columns:
@@ -389,11 +392,17 @@ def _repeat(labels: pd.DataFrame, groups: int) -> pd.DataFrame:
     return labels.iloc[np.tile(np.arange(len(labels)), groups)].reset_index(drop=True)
 
 
-def _set_keys(table: pd.DataFrame, by: list[str], keys: list[tuple], items: int) -> None:
+def _key_columns(by: list[str], keys: list[tuple], items: int) -> pd.DataFrame:
     """The grouping columns of a table of ``items`` rows per group, groups in ``keys`` order:
     one value per group, typed as a column of that value would be (str, int, ...)."""
-    for i, col in enumerate(by):
-        table[col] = pd.Series([key[i] for key in keys]).repeat(items).reset_index(drop=True)
+    index = pd.RangeIndex(len(keys) * items)
+    return pd.DataFrame(
+        {
+            col: pd.Series([key[i] for key in keys]).repeat(items).set_axis(index)
+            for i, col in enumerate(by)
+        },
+        index=index,
+    )
 
 
 @functools.cache
@@ -465,9 +474,10 @@ def _counts(
             np.concatenate([[x.any(axis=1).sum()], c_n, p_any.sum(axis=0), x.sum(axis=0)])
         )
         keys.append(key if isinstance(key, tuple) else (key,))
-    table = _repeat(labels[["level", "id"]], len(keys))
+    table = pd.concat(
+        [_repeat(labels[["level", "id"]], len(keys)), _key_columns(by, keys, len(labels))], axis=1
+    )
     table["n"] = np.concatenate(counts).astype(int)
-    _set_keys(table, by, keys, len(labels))
     table["suppressed"] = table["n"] < min_size
     return table
 

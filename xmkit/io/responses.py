@@ -767,11 +767,15 @@ def _parse_answers(
         _check_numbers(numbers, rows, column, parser, name, problems, outside)
         return numbers
     text = _text(values)
-    parsed = parser.parse_column(pd.unique(text), qid)
+    # each distinct wording parsed once and spread by its codes (a dict map over the cells
+    # costs ten times more)
+    codes, distinct = pd.factorize(text)
+    parsed = parser.parse_column(distinct, qid)
     messages = {u: v for u, v in parsed.items() if isinstance(v, str)}
-    numbers = text.map({u: (np.nan if isinstance(v, str) else v) for u, v in parsed.items()})
+    lookup = np.array([np.nan if isinstance(v, str) else v for v in parsed.values()], float)
+    result = lookup[codes] if len(codes) else np.empty(0)
     if messages:
-        mask = text.isin(list(messages)).to_numpy()
+        mask = np.isin(codes, [i for i, u in enumerate(parsed) if u in messages])
         for r, v in zip(rows[mask], text[mask], strict=True):
             problems.append(
                 Problem(
@@ -789,7 +793,6 @@ def _parse_answers(
             if messages[v] == "out of range" and (m := re.search(r"[+-]?\d+", v))
         ]
         outside.add(np.asarray(wrong, dtype=float))
-    result = numbers.to_numpy(dtype=float)
     outside.answered += len(result) - int(np.isnan(result).sum())
     if messages:
         outside.answered += int(mask.sum())
