@@ -267,7 +267,6 @@ def _read_csv(
     path: Path,
     encoding: str,
     delimiter: str,
-    missing: list[str],
     nrows: int,
     named: frozenset[str] = frozenset(),
     text: str | None = None,
@@ -289,12 +288,13 @@ def _read_csv(
     text_cols = [c for c in top.columns if _is_text_column(c, named)]
     if header is not None:  # the question is in the second row; answers stay as they are
         text_cols += [c for c in top.columns if norm_header(header.texts[c]) in named]
-    # Missing-answer tokens in their usual spellings, so clean columns stay numeric.
-    missing = sorted({v for t in missing for v in (t, t.upper(), t.title(), t.capitalize())})
+    # Blank answers are NaN, so clean columns arrive as numbers; a column with worded missing
+    # answers ("N/A", "Don't know") arrives as text and is parsed once per distinct value.
+    # Listing those words here as well made every read slower than the text path they save.
     skip = list(range(1, header.rows)) if header else None
     options = {"skiprows": skip, "nrows": nrows, **common}
     table = pd.read_csv(
-        source(), na_values={c: missing for c in top.columns if c not in text_cols}, **options
+        source(), na_values={c: [""] for c in top.columns if c not in text_cols}, **options
     )
     # Asking pandas for text up front is slower than re-reading the rare id or unit column it
     # took for numbers (so that "007" stays "007").
@@ -436,8 +436,7 @@ def _read_text_table(
         text = None
         if b"\r\r\n" in head:  # a CRLF file saved again with CRLF: one blank line per row
             text = path.read_bytes().decode(encoding).lstrip("\ufeff").replace("\r\r\n", "\r\n")
-        missing = framework.scale.missing
-        return _read_csv(path, encoding, delimiter, missing, limit + 1, named, text)
+        return _read_csv(path, encoding, delimiter, limit + 1, named, text)
 
     try:
         try:
