@@ -753,18 +753,21 @@ def _parse_answers(
     name: str,
     problems: list[Problem],
     outside: _OutOfRange | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Answers of one question as floats (NaN missing); every bad cell becomes a problem.
 
     Columns pandas already read as numbers are checked in one vectorized pass; text columns
     are parsed once per distinct value. Whole numbers outside the scale are also counted in
-    ``outside``, to recognize a file collected on another scale.
+    ``outside``, to recognize a file collected on another scale. ``out`` receives the
+    answers (a column of the answer matrix) instead of a new array.
     """
     outside = outside if outside is not None else _OutOfRange()
+    out = np.empty(len(values)) if out is None else out
     if _is_number_dtype(values.dtype):
-        numbers = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
-        _check_numbers(numbers, rows, column, parser, name, problems, outside)
-        return numbers
+        np.copyto(out, values.to_numpy(dtype=float, na_value=np.nan, copy=False))
+        _check_numbers(out, rows, column, parser, name, problems, outside)
+        return out
     text = _text(values)
     # each distinct wording parsed once and spread by its codes (a dict map over the cells
     # costs ten times more)
@@ -772,7 +775,7 @@ def _parse_answers(
     parsed = parser.parse_column(distinct, qid)
     messages = {u: v for u, v in parsed.items() if isinstance(v, str)}
     lookup = np.array([np.nan if isinstance(v, str) else v for v in parsed.values()], float)
-    result = lookup[codes] if len(codes) else np.empty(0)
+    result = np.take(lookup, codes, out=out) if len(codes) else out
     if messages:
         mask = np.isin(codes, [i for i, u in enumerate(parsed) if u in messages])
         for r, v in zip(rows[mask], text[mask], strict=True):
@@ -796,6 +799,31 @@ def _parse_answers(
     if messages:
         outside.answered += int(mask.sum())
     return result
+
+
+def _answer_matrix(
+    table: pd.DataFrame,
+    mapping: dict[str, str],
+    rows: np.ndarray,
+    qids: list[str],
+    parser: AnswerParser,
+    name: str,
+    problems: list[Problem],
+) -> tuple[np.ndarray, dict[str, np.ndarray], _OutOfRange]:
+    """Every question's answers in one array, in the framework's order and column by column
+    (as scoring reads them; NaN for a question without a column), each answer column parsed
+    straight into it; also those columns by question, and the out-of-scale count."""
+    matrix = np.empty((len(table), len(qids)), order="F")
+    position = {qid: i for i, qid in enumerate(qids)}
+    matrix[:, [position[q] for q in qids if q not in mapping.values()]] = np.nan
+    outside = _OutOfRange()
+    answers = {
+        qid: _parse_answers(
+            table[col], rows, qid, col, parser, name, problems, outside, matrix[:, position[qid]]
+        )
+        for col, qid in mapping.items()
+    }
+    return matrix, answers, outside
 
 
 def _long_to_wide(
@@ -1255,11 +1283,7 @@ def _to_standard(
         # Only the first and last day are ever shown (fieldwork); what is no date stays NaT.
         days = pd.to_datetime(_text(table[meta_cols["date"]]), errors="coerce", format="mixed")
         out["date"] = days.dt.tz_localize(None) if days.dt.tz is not None else days
-    outside = _OutOfRange()
-    answers = {
-        qid: _parse_answers(table[col], rows, qid, col, parser, name, problems, outside)
-        for col, qid in mapping.items()
-    }
+    matrix, answers, outside = _answer_matrix(table, mapping, rows, qids, parser, name, problems)
     # A total or average row always trips a check (sums out of range, fractional means, blank
     # role), so only rows with a problem are looked at: no cost on a clean file.
     suspects = {p.row for p in problems if p.row is not None and p.row > 1}
@@ -1270,20 +1294,11 @@ def _to_standard(
         keep = ~np.isin(rows, list(flagged))
         table, out, rows = table[keep], out[keep], rows[keep]
         problems = [p for p in problems if p.row not in flagged] + totals
-        outside = _OutOfRange()
-        answers = {
-            qid: _parse_answers(table[col], rows, qid, col, parser, name, [], outside)
-            for col, qid in mapping.items()
-        }
+        matrix, answers, outside = _answer_matrix(table, mapping, rows, qids, parser, name, [])
     scale = outside.problem(name, parser)
     if scale is not None:
         problems.append(scale)
     hints = _scale_warnings(answers, mapping, name, parser)
-    answers.update({qid: np.full(len(table), np.nan) for qid in missing_q})
-    # one array in the framework's question order (column by column, as scoring reads it)
-    matrix = np.empty((len(table), len(qids)), order="F")
-    for i, qid in enumerate(qids):
-        matrix[:, i] = answers[qid]
     values = pd.DataFrame(matrix, columns=qids, index=table.index, copy=False)
     if mapping and len(table):
         # Rows without a single answer (opened and closed, or screened out) are no respondents;
