@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,7 +92,13 @@ def norm_header(text: object) -> str:
 
     Surrounding spaces and ``.:?*`` are dropped, so "Your role?" and "your role" are equal.
     """
-    text = unicodedata.normalize("NFKC", str(text)).translate(QUOTES).translate(DASHES)
+    return _norm_text(str(text))
+
+
+@lru_cache(maxsize=2048)
+def _norm_text(text: str) -> str:
+    # cached: matching compares every header with every synonym and question many times
+    text = unicodedata.normalize("NFKC", text).translate(QUOTES).translate(DASHES)
     return re.sub(r"\s+", " ", text).strip().strip(" .:?*").lower()
 
 
