@@ -2,7 +2,8 @@
 
 Prints, from one run, the time xmkit needs to load, validate and score the file as a ratio to
 the time pandas alone needs to read the same CSV (the baseline, measured in the same run,
-because these machines are noisy), and the peak memory of the scoring run.
+because these machines are noisy), and the peak memory of the scoring run; then the same for
+the answers written as agreement labels, as survey tools export them.
 
 Usage: python bench/bench_scoring.py [--respondents 50000] [--repeat 3]
 """
@@ -21,8 +22,18 @@ import pandas as pd
 
 import xmkit
 
+AGREEMENT = [
+    "Strongly disagree",
+    "Disagree",
+    "Neither agree nor disagree",
+    "Agree",
+    "Strongly agree",
+]
 
-def make_csv(path: Path, respondents: int, seed: int = 1) -> None:
+
+def make_csv(path: Path, respondents: int, seed: int = 1, worded: bool = False) -> None:
+    """Answers 1-5 with 2% left blank; ``worded`` writes them as agreement labels, as survey
+    tools export them by default."""
     framework = xmkit.load_framework()
     rng = np.random.default_rng(seed)
     data = pd.DataFrame(
@@ -33,6 +44,8 @@ def make_csv(path: Path, respondents: int, seed: int = 1) -> None:
         }
     )
     answers = rng.integers(1, 6, size=(respondents, len(framework.question_ids))).astype(object)
+    if worded:
+        answers = np.array(AGREEMENT, dtype=object)[answers.astype(int) - 1]
     answers[rng.random(answers.shape) < 0.02] = ""
     data = pd.concat([data, pd.DataFrame(answers, columns=framework.question_ids)], axis=1)
     data.to_csv(path, index=False)
@@ -75,6 +88,12 @@ def main() -> None:
             lambda: xmkit.score(xmkit.load_responses(path, framework), framework, by="unit"),
         )
         rss = peak_rss_mb(path)
+        worded = Path(tmp) / "worded.csv"
+        make_csv(worded, args.respondents, worded=True)
+        worded_base = best_of(args.repeat, lambda: pd.read_csv(worded))
+        xm_worded = best_of(
+            args.repeat, lambda: xmkit.score(xmkit.load_responses(worded, framework), framework)
+        )
     size = path.stat().st_size if path.exists() else 0
     print(
         f"respondents: {args.respondents} x {len(framework.question_ids)} questions "
@@ -90,6 +109,11 @@ def main() -> None:
         f"ratio {xm_units / baseline:.2f}x (40 units)"
     )
     print(f"peak RSS of a scoring process:     {rss:8.0f} MiB (target < 2048)")
+    print(f"answers worded (Strongly agree ...): read_csv {worded_base * 1000:.0f} ms")
+    print(
+        f"xmkit load+validate+score, worded: {xm_worded * 1000:8.0f} ms  "
+        f"ratio {xm_worded / worded_base:.2f}x"
+    )
 
 
 if __name__ == "__main__":

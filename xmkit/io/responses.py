@@ -768,21 +768,23 @@ def _parse_answers(
         np.copyto(out, values.to_numpy(dtype=float, na_value=np.nan, copy=False))
         _check_numbers(out, rows, column, parser, name, problems, outside)
         return out
-    text = _text(values)
-    # each distinct wording parsed once and spread by its codes (a dict map over the cells
-    # costs ten times more)
-    codes, distinct = pd.factorize(text)
-    parsed = parser.parse_column(distinct, qid)
-    messages = {u: v for u, v in parsed.items() if isinstance(v, str)}
-    lookup = np.array([np.nan if isinstance(v, str) else v for v in parsed.values()], float)
+    # Each distinct cell is stripped and parsed once, then spread by its codes: per cell, the
+    # stripping and a dict map cost ten times more. Cells that differ only in spaces become
+    # one text.
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    texts = _text(pd.Series(distinct)).tolist()
+    parsed = parser.parse_column(texts, qid)
+    lookup = np.array([np.nan if isinstance(parsed[t], str) else parsed[t] for t in texts], float)
     result = np.take(lookup, codes, out=out) if len(codes) else out
-    if messages:
-        mask = np.isin(codes, [i for i, u in enumerate(parsed) if u in messages])
-        for r, v in zip(rows[mask], text[mask], strict=True):
+    bad = np.array([isinstance(parsed[t], str) for t in texts], dtype=bool)
+    mask = bad[codes] if bad.any() else None
+    if mask is not None:
+        shown = np.asarray(texts, dtype=object)[codes[mask]]
+        for r, v in zip(rows[mask], shown, strict=True):
             problems.append(
                 Problem(
                     name,
-                    f"answer {messages[v]}",
+                    f"answer {parsed[v]}",
                     row=int(r),
                     column=column,
                     value=v,
@@ -791,12 +793,12 @@ def _parse_answers(
             )
         wrong = [
             float(m.group(0))
-            for v in text[mask]
-            if messages[v] == "out of range" and (m := re.search(r"[+-]?\d+", v))
+            for v in shown
+            if parsed[v] == "out of range" and (m := re.search(r"[+-]?\d+", v))
         ]
         outside.add(np.asarray(wrong, dtype=float))
     outside.answered += len(result) - int(np.isnan(result).sum())
-    if messages:
+    if mask is not None:
         outside.answered += int(mask.sum())
     return result
 
