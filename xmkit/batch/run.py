@@ -37,21 +37,22 @@ from xmkit.analysis.disclosure import PROTECTING, SMALL
 from xmkit.analysis.ranks import rank_ranges
 from xmkit.analysis.score import score
 from xmkit.analysis.withholding import unit_withholding
-from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
+from xmkit.batch.executors import Dask, Processes
 from xmkit.batch.lock import FolderLock, clean_leftovers
 from xmkit.batch.manifest import PORTFOLIO, Manifest, hashes, intact, read_manifest
 from xmkit.batch.results import DONE, FAILED, SKIPPED, UNCHANGED, BatchResult, UnitResult
+from xmkit.batch.unit import UnitJob, render_unit
 from xmkit.batch.uptodate import RESPONSE_SUFFIXES, RUN_ONLY, TEMPLATES, run_key, stamp
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import fsync_folder, named
 from xmkit.io.logo import logo_data_uri
 from xmkit.io.names import clean_name
-from xmkit.io.paths import portfolio_title, report_title, slugify
+from xmkit.io.paths import portfolio_title, slugify
 from xmkit.io.portfolio_files import write_csv, write_xlsx
 from xmkit.io.responses import read_responses
 from xmkit.options import Options, resolve
-from xmkit.render.execute import render_notebook, report_parameters, template_path
+from xmkit.render.execute import render_notebook, template_path
 
 __all__ = [
     "LINKS",
@@ -66,21 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_RECYCLE_AFTER = 50  # as xmkit.render.engine, which is too heavy to import here
-
-
-@dataclass
-class UnitJob:
-    """Everything one worker needs to render one unit's report (its options name the unit)."""
-
-    slug: str
-    folder: str
-    csv: str
-    options: Options
-    input_hash: str = ""
-
-    @property
-    def unit(self) -> str:
-        return str(self.options.unit)
 
 
 # ---- hashing ------------------------------------------------------------------------------
@@ -257,48 +243,6 @@ def unique_slugs(names: Iterable[str]) -> dict[str, str]:
         used.add(slug)
         slugs[name] = slug
     return slugs
-
-
-# ---- rendering one unit (runs in a worker) ------------------------------------------------
-
-
-def render_unit(job: UnitJob) -> UnitResult:
-    """Render one unit's report; never raises: a failure becomes the result's ``error``."""
-    start = time.perf_counter()
-    result = UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{UNIT_SCRATCH}{job.slug}."))
-    formats = job.options.formats
-    try:
-        printer = worker_printer() if "pdf" in formats else None
-        restarts = printer.restarts if printer is not None else 0
-        responses = scratch / "responses.csv"
-        responses.write_text(job.csv, encoding="utf-8")
-        written = render_notebook(
-            template_path(),
-            report_parameters(responses, job.options),
-            Path(job.folder),
-            report_title(job.options.client, job.unit, job.options.period),
-            formats,
-            printer=printer,
-            timeout=job.options.timeout,
-        )
-        result.status = DONE
-        result.outputs = [str(Path(job.slug) / p.name) for p in written.values()]
-        result.hashes = hashes(Path(job.folder).parent, result.outputs)
-        if printer is not None and printer.restarts > restarts:
-            result.retried = "Chromium died; the PDF was printed on a new one"
-    except XmkitError as exc:
-        result.error = str(exc)
-    except OSError as exc:  # a full disk, a read-only folder: name the file
-        result.error = f"{exc.strerror or exc}: {exc.filename or job.folder}"
-    except Exception as exc:  # kernel death, timeout, browser crash: isolate the unit
-        result.error = (
-            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        result.seconds = round(time.perf_counter() - start, 2)
-    return result
 
 
 def _lost(job: UnitJob, reason: str) -> UnitResult:

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 WARMUP = (
+    "from xmkit.render.kernel import import_without\n"
+    "import_without('seaborn', ('scipy',))\n"
     "import xmkit.options, xmkit.report.sections, xmkit.report.portfolio\n"
     "import numpy, pandas, seaborn, matplotlib.pyplot\n"
     "xmkit.report.markup.compile_templates()\n"
