@@ -22,11 +22,11 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -37,7 +37,7 @@ from xmkit.analysis.disclosure import PROTECTING, SMALL
 from xmkit.analysis.ranks import rank_ranges
 from xmkit.analysis.score import score
 from xmkit.analysis.withholding import unit_withholding
-from xmkit.batch.executors import Dask, Processes
+from xmkit.batch.launch import run_batch
 from xmkit.batch.lock import FolderLock, clean_leftovers
 from xmkit.batch.manifest import PORTFOLIO, Manifest, hashes, intact, read_manifest
 from xmkit.batch.results import DONE, FAILED, SKIPPED, UNCHANGED, BatchResult, UnitResult
@@ -247,13 +247,6 @@ def unique_slugs(names: Iterable[str]) -> dict[str, str]:
 
 def _lost(job: UnitJob, reason: str) -> UnitResult:
     return UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash, error=reason)
-
-
-def _executor(opts: Options):
-    if opts.executor == "dask":
-        return Dask(opts.scheduler, opts.jobs)
-    # --resume starts workers only if a unit needs rendering: nothing to do takes no time
-    return Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats, start=not opts.resume)
 
 
 def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
@@ -624,9 +617,9 @@ def _render_portfolio(
     call: Callable,
     benchmark: dict | None = None,
 ) -> None:
-    """The portfolio files, in ``staging``."""
+    """The portfolio files, in ``staging``; the spreadsheet is written while a worker renders
+    the page (it took a third of a second at the end of a batch, when the other core is idle)."""
     write_csv(table, framework, staging / "portfolio.csv")
-    write_xlsx(table, framework, staging / "portfolio.xlsx")
     # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized for
     # spreadsheets and rounded, so the notebook reads a plain, full-precision copy.
     plain = staging / "portfolio-input.csv"
@@ -644,109 +637,40 @@ def _render_portfolio(
         "min_group_size": min_size,
         **(benchmark or {}),
     }
-    call(
-        functools.partial(render_notebook, pdf_name="portfolio"),  # beside index.html
-        template_path("portfolio.ipynb"),
-        parameters,
-        staging,
-        portfolio_title(src.client, src.options.period),
-        ("html", "pdf") if pdf else ("html",),
-        "index",
-    )
-
-
-@contextlib.contextmanager
-def _workers_skip_main_script() -> Iterator[None]:
-    """Start workers without running the caller's script again.
-
-    A spawned worker re-imports ``__main__`` (from its file, or by module name under
-    ``python -m``), so a plain script that calls :func:`run_batch` without an
-    ``if __name__ == "__main__":`` guard would call it again in every worker and fail with
-    multiprocessing's bootstrapping error. Workers need nothing from that script: while the
-    batch runs, ``__main__`` shows neither its file nor its spec, so workers import xmkit only.
-    """
-    main = sys.modules.get("__main__")
-    hidden = {k: main.__dict__.pop(k) for k in ("__file__",) if main and k in main.__dict__}
-    spec = getattr(main, "__spec__", None)
-    if main is not None:
-        main.__spec__ = None
-    try:
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(hidden)
-            main.__spec__ = spec
-
-
-def _skipped_folders(source: Path) -> list[str]:
-    """Sub-folders of a folder of assessments that are not assessments, with the reason."""
-    if not source.is_dir() or (source / "assessment.yaml").exists():
-        return []
-    if not any(source.glob("*/assessment.yaml")):
-        return []
-    return [
-        f"skipped {folder}: no assessment.yaml in it"
-        for folder in sorted(p for p in source.iterdir() if p.is_dir())
-        if not (folder / "assessment.yaml").exists()
-    ]
-
-
-def _terminate_on_sigterm() -> Callable[[], None]:
-    """Turn SIGTERM into KeyboardInterrupt so clean-up runs; returns the restorer."""
-    try:
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    except ValueError:  # not the main thread
-        return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-def run_batch(
-    source: str | Path,
-    output_dir: str | Path | None = None,
-    quiet: bool = False,
-    **options: object,
-) -> list[BatchResult]:
-    """Render a report per unit and a portfolio per client; see the module docstring.
-
-    ``options`` are fields of :class:`xmkit.options.Options` (``client``, ``formats``,
-    ``jobs``, ``min_group_size``, ``metrics`` ...): they override each assessment's
-    ``assessment.yaml``, whose values override the defaults; a bad value raises
-    :class:`~xmkit.errors.UsageError` (a ``ValueError``). ``output_dir`` is the client's
-    folder (default ``reports/<client-slug>/``); for several assessments it is the parent of
-    one folder per client. If another batch is writing to a folder, this one stops at once
-    with an error naming it, or waits for it (``wait``).
-    """
-    given = {k: v for k, v in options.items() if v is not None}
-    run = Options.checked(given)  # how to run; also fails fast on a bad value
-    restore = _terminate_on_sigterm()
-    if not quiet:
-        print(
-            f"xmkit batch: starting {run.jobs} worker(s) ({', '.join(run.formats)}); "
-            f"reading {source}",
-            file=sys.stderr,
-            flush=True,
+    with ThreadPoolExecutor(max_workers=1) as spreadsheet:
+        xlsx = spreadsheet.submit(write_xlsx, table, framework, staging / "portfolio.xlsx")
+        call(
+            functools.partial(render_notebook, pdf_name="portfolio"),  # beside index.html
+            template_path("portfolio.ipynb"),
+            parameters,
+            staging,
+            portfolio_title(src.client, src.options.period),
+            ("html", "pdf") if pdf else ("html",),
+            "index",
         )
-        for line in _skipped_folders(Path(source)):
-            print(line, file=sys.stderr)
-    try:
-        with contextlib.ExitStack() as stack:
-            locked = set()
-            if output_dir is not None:  # a second run stops before starting any worker
-                stack.enter_context(FolderLock(Path(output_dir), wait=run.wait))
-                locked.add(Path(output_dir).resolve())
-            stack.enter_context(_workers_skip_main_script())
-            executor = stack.enter_context(_executor(run))  # starts while sources are read
-            sources = plan_sources(source, given)
-            resume_key = run_key(source, output_dir, given) if len(sources) == 1 else None
-            results = []
-            for src in sources:
-                if output_dir is None:
-                    folder = Path("reports") / slugify(src.client)
-                elif len(sources) > 1:
-                    folder = Path(output_dir) / slugify(src.client)
-                else:
-                    folder = Path(output_dir)
-                results.append(_batch_one(src, folder, quiet, executor, locked, resume_key))
-            return results
-    finally:
-        restore()
+        xlsx.result()
+
+
+def batch_sources(
+    source: str | Path,
+    output_dir: str | Path | None,
+    quiet: bool,
+    given: Mapping[str, object],
+    executor,
+    locked: set,
+) -> list[BatchResult]:
+    """Read ``source`` and render its clients' batches on a started ``executor``: the part of
+    :func:`xmkit.batch.launch.run_batch` after the workers started (``locked``: the folders
+    whose lock the run already holds)."""
+    sources = plan_sources(source, given)
+    resume_key = run_key(source, output_dir, given) if len(sources) == 1 else None
+    results = []
+    for src in sources:
+        if output_dir is None:
+            folder = Path("reports") / slugify(src.client)
+        elif len(sources) > 1:
+            folder = Path(output_dir) / slugify(src.client)
+        else:
+            folder = Path(output_dir)
+        results.append(_batch_one(src, folder, quiet, executor, locked, resume_key))
+    return results
