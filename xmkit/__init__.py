@@ -25,7 +25,7 @@ _PUBLIC = {
     "perception_gaps": "xmkit.analysis.score",
     "recommend": "xmkit.analysis.recommend",
     "render_report": "xmkit.render.execute",
-    "run_batch": "xmkit.batch.run",
+    "run_batch": "xmkit.batch.launch",
 }
 
 __all__ = [
@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from xmkit.analysis.recommend import recommend
     from xmkit.analysis.score import perception_gaps, score
     from xmkit.analysis.validate import validate
-    from xmkit.batch.run import run_batch
+    from xmkit.batch.launch import run_batch
     from xmkit.errors import InputError, Problem, RenderError, UsageError, XmkitError
     from xmkit.framework import Framework, load_framework
     from xmkit.io.responses import load_responses

@@ -610,7 +610,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if (unchanged := up_to_date(args.file, args.output, given)) is not None:
         print(unchanged.summary())  # a --resume with nothing to render: no data read
         return 0
-    from xmkit.batch.run import run_batch
+    from xmkit.batch.launch import run_batch
 
     results = run_batch(args.file, output_dir=args.output, **given)
     for result in results:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,6 +24,9 @@ from pydantic import (
 
 from xmkit.errors import Problem, XmkitError
 from xmkit.io.limits import check_known_keys, parse_yaml, read_yaml_text, unknown_keys_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_FRAMEWORK",
@@ -379,6 +381,8 @@ class Framework(_Strict):
     @cached_property
     def questions(self) -> pd.DataFrame:
         """One row per question: question, practice and category ids and names, in order."""
+        import pandas as pd  # here: a batch worker loads frameworks but never needs pandas
+
         rows = [
             {
                 "question_id": q.id,

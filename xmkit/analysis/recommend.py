@@ -96,10 +96,11 @@ def _plan(practices: pd.DataFrame, framework: Framework, capped: bool = False) -
         row.id: min(top, max(framework.scale.min, math.floor(row.score + 1e-9)))
         for row in scored.itertuples()
     }
+    category_of = dict(zip(scored["id"], scored["category_id"], strict=True))
     foundations_ready = all(
         level >= roadmap.later_until_level
         for pid, level in levels.items()
-        if scored.set_index("id").loc[pid, "category_id"] != roadmap.later_category
+        if category_of[pid] != roadmap.later_category
     )
     steps = []
     for row in scored.itertuples():

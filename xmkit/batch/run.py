@@ -22,11 +22,11 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -37,21 +37,22 @@ from xmkit.analysis.disclosure import PROTECTING, SMALL
 from xmkit.analysis.ranks import rank_ranges
 from xmkit.analysis.score import score
 from xmkit.analysis.withholding import unit_withholding
-from xmkit.batch.executors import UNIT_SCRATCH, Dask, Processes, worker_printer
+from xmkit.batch.launch import run_batch
 from xmkit.batch.lock import FolderLock, clean_leftovers
 from xmkit.batch.manifest import PORTFOLIO, Manifest, hashes, intact, read_manifest
 from xmkit.batch.results import DONE, FAILED, SKIPPED, UNCHANGED, BatchResult, UnitResult
+from xmkit.batch.unit import UnitJob, render_unit
 from xmkit.batch.uptodate import RESPONSE_SUFFIXES, RUN_ONLY, TEMPLATES, run_key, stamp
 from xmkit.errors import Problem, UsageError, XmkitError
 from xmkit.framework import Framework, load_framework
 from xmkit.io.iorw import fsync_folder, named
 from xmkit.io.logo import logo_data_uri
 from xmkit.io.names import clean_name
-from xmkit.io.paths import portfolio_title, report_title, slugify
+from xmkit.io.paths import portfolio_title, slugify
 from xmkit.io.portfolio_files import write_csv, write_xlsx
 from xmkit.io.responses import read_responses
 from xmkit.options import Options, resolve
-from xmkit.render.execute import render_notebook, report_parameters, template_path
+from xmkit.render.execute import render_notebook, template_path
 
 __all__ = [
     "LINKS",
@@ -66,21 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_RECYCLE_AFTER = 50  # as xmkit.render.engine, which is too heavy to import here
-
-
-@dataclass
-class UnitJob:
-    """Everything one worker needs to render one unit's report (its options name the unit)."""
-
-    slug: str
-    folder: str
-    csv: str
-    options: Options
-    input_hash: str = ""
-
-    @property
-    def unit(self) -> str:
-        return str(self.options.unit)
 
 
 # ---- hashing ------------------------------------------------------------------------------
@@ -259,57 +245,8 @@ def unique_slugs(names: Iterable[str]) -> dict[str, str]:
     return slugs
 
 
-# ---- rendering one unit (runs in a worker) ------------------------------------------------
-
-
-def render_unit(job: UnitJob) -> UnitResult:
-    """Render one unit's report; never raises: a failure becomes the result's ``error``."""
-    start = time.perf_counter()
-    result = UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{UNIT_SCRATCH}{job.slug}."))
-    formats = job.options.formats
-    try:
-        printer = worker_printer() if "pdf" in formats else None
-        restarts = printer.restarts if printer is not None else 0
-        responses = scratch / "responses.csv"
-        responses.write_text(job.csv, encoding="utf-8")
-        written = render_notebook(
-            template_path(),
-            report_parameters(responses, job.options),
-            Path(job.folder),
-            report_title(job.options.client, job.unit, job.options.period),
-            formats,
-            printer=printer,
-            timeout=job.options.timeout,
-        )
-        result.status = DONE
-        result.outputs = [str(Path(job.slug) / p.name) for p in written.values()]
-        result.hashes = hashes(Path(job.folder).parent, result.outputs)
-        if printer is not None and printer.restarts > restarts:
-            result.retried = "Chromium died; the PDF was printed on a new one"
-    except XmkitError as exc:
-        result.error = str(exc)
-    except OSError as exc:  # a full disk, a read-only folder: name the file
-        result.error = f"{exc.strerror or exc}: {exc.filename or job.folder}"
-    except Exception as exc:  # kernel death, timeout, browser crash: isolate the unit
-        result.error = (
-            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        result.seconds = round(time.perf_counter() - start, 2)
-    return result
-
-
 def _lost(job: UnitJob, reason: str) -> UnitResult:
     return UnitResult(job.unit, job.slug, FAILED, input_hash=job.input_hash, error=reason)
-
-
-def _executor(opts: Options):
-    if opts.executor == "dask":
-        return Dask(opts.scheduler, opts.jobs)
-    # --resume starts workers only if a unit needs rendering: nothing to do takes no time
-    return Processes(opts.jobs, opts.recycle_after, "pdf" in opts.formats, start=not opts.resume)
 
 
 def _progress(total: int, quiet: bool) -> Callable[[UnitResult], None]:
@@ -680,9 +617,9 @@ def _render_portfolio(
     call: Callable,
     benchmark: dict | None = None,
 ) -> None:
-    """The portfolio files, in ``staging``."""
+    """The portfolio files, in ``staging``; the spreadsheet is written while a worker renders
+    the page (it took a third of a second at the end of a batch, when the other core is idle)."""
     write_csv(table, framework, staging / "portfolio.csv")
-    write_xlsx(table, framework, staging / "portfolio.xlsx")
     # The page shows names as they are (escaped in HTML); portfolio.csv is neutralized for
     # spreadsheets and rounded, so the notebook reads a plain, full-precision copy.
     plain = staging / "portfolio-input.csv"
@@ -700,109 +637,40 @@ def _render_portfolio(
         "min_group_size": min_size,
         **(benchmark or {}),
     }
-    call(
-        functools.partial(render_notebook, pdf_name="portfolio"),  # beside index.html
-        template_path("portfolio.ipynb"),
-        parameters,
-        staging,
-        portfolio_title(src.client, src.options.period),
-        ("html", "pdf") if pdf else ("html",),
-        "index",
-    )
-
-
-@contextlib.contextmanager
-def _workers_skip_main_script() -> Iterator[None]:
-    """Start workers without running the caller's script again.
-
-    A spawned worker re-imports ``__main__`` (from its file, or by module name under
-    ``python -m``), so a plain script that calls :func:`run_batch` without an
-    ``if __name__ == "__main__":`` guard would call it again in every worker and fail with
-    multiprocessing's bootstrapping error. Workers need nothing from that script: while the
-    batch runs, ``__main__`` shows neither its file nor its spec, so workers import xmkit only.
-    """
-    main = sys.modules.get("__main__")
-    hidden = {k: main.__dict__.pop(k) for k in ("__file__",) if main and k in main.__dict__}
-    spec = getattr(main, "__spec__", None)
-    if main is not None:
-        main.__spec__ = None
-    try:
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(hidden)
-            main.__spec__ = spec
-
-
-def _skipped_folders(source: Path) -> list[str]:
-    """Sub-folders of a folder of assessments that are not assessments, with the reason."""
-    if not source.is_dir() or (source / "assessment.yaml").exists():
-        return []
-    if not any(source.glob("*/assessment.yaml")):
-        return []
-    return [
-        f"skipped {folder}: no assessment.yaml in it"
-        for folder in sorted(p for p in source.iterdir() if p.is_dir())
-        if not (folder / "assessment.yaml").exists()
-    ]
-
-
-def _terminate_on_sigterm() -> Callable[[], None]:
-    """Turn SIGTERM into KeyboardInterrupt so clean-up runs; returns the restorer."""
-    try:
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    except ValueError:  # not the main thread
-        return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-def run_batch(
-    source: str | Path,
-    output_dir: str | Path | None = None,
-    quiet: bool = False,
-    **options: object,
-) -> list[BatchResult]:
-    """Render a report per unit and a portfolio per client; see the module docstring.
-
-    ``options`` are fields of :class:`xmkit.options.Options` (``client``, ``formats``,
-    ``jobs``, ``min_group_size``, ``metrics`` ...): they override each assessment's
-    ``assessment.yaml``, whose values override the defaults; a bad value raises
-    :class:`~xmkit.errors.UsageError` (a ``ValueError``). ``output_dir`` is the client's
-    folder (default ``reports/<client-slug>/``); for several assessments it is the parent of
-    one folder per client. If another batch is writing to a folder, this one stops at once
-    with an error naming it, or waits for it (``wait``).
-    """
-    given = {k: v for k, v in options.items() if v is not None}
-    run = Options.checked(given)  # how to run; also fails fast on a bad value
-    restore = _terminate_on_sigterm()
-    if not quiet:
-        print(
-            f"xmkit batch: starting {run.jobs} worker(s) ({', '.join(run.formats)}); "
-            f"reading {source}",
-            file=sys.stderr,
-            flush=True,
+    with ThreadPoolExecutor(max_workers=1) as spreadsheet:
+        xlsx = spreadsheet.submit(write_xlsx, table, framework, staging / "portfolio.xlsx")
+        call(
+            functools.partial(render_notebook, pdf_name="portfolio"),  # beside index.html
+            template_path("portfolio.ipynb"),
+            parameters,
+            staging,
+            portfolio_title(src.client, src.options.period),
+            ("html", "pdf") if pdf else ("html",),
+            "index",
         )
-        for line in _skipped_folders(Path(source)):
-            print(line, file=sys.stderr)
-    try:
-        with contextlib.ExitStack() as stack:
-            locked = set()
-            if output_dir is not None:  # a second run stops before starting any worker
-                stack.enter_context(FolderLock(Path(output_dir), wait=run.wait))
-                locked.add(Path(output_dir).resolve())
-            stack.enter_context(_workers_skip_main_script())
-            executor = stack.enter_context(_executor(run))  # starts while sources are read
-            sources = plan_sources(source, given)
-            resume_key = run_key(source, output_dir, given) if len(sources) == 1 else None
-            results = []
-            for src in sources:
-                if output_dir is None:
-                    folder = Path("reports") / slugify(src.client)
-                elif len(sources) > 1:
-                    folder = Path(output_dir) / slugify(src.client)
-                else:
-                    folder = Path(output_dir)
-                results.append(_batch_one(src, folder, quiet, executor, locked, resume_key))
-            return results
-    finally:
-        restore()
+        xlsx.result()
+
+
+def batch_sources(
+    source: str | Path,
+    output_dir: str | Path | None,
+    quiet: bool,
+    given: Mapping[str, object],
+    executor,
+    locked: set,
+) -> list[BatchResult]:
+    """Read ``source`` and render its clients' batches on a started ``executor``: the part of
+    :func:`xmkit.batch.launch.run_batch` after the workers started (``locked``: the folders
+    whose lock the run already holds)."""
+    sources = plan_sources(source, given)
+    resume_key = run_key(source, output_dir, given) if len(sources) == 1 else None
+    results = []
+    for src in sources:
+        if output_dir is None:
+            folder = Path("reports") / slugify(src.client)
+        elif len(sources) > 1:
+            folder = Path(output_dir) / slugify(src.client)
+        else:
+            folder = Path(output_dir)
+        results.append(_batch_one(src, folder, quiet, executor, locked, resume_key))
+    return results

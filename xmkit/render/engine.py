@@ -28,6 +28,7 @@ from xmkit.startup import prepare_die_with_parent
 
 __all__ = [
     "DEFAULT_RECYCLE_AFTER",
+    "KERNEL_ARGS",
     "RESET",
     "WARMUP",
     "KernelPool",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 WARMUP = (
+    "from xmkit.render.kernel import import_without\n"
+    "import_without('seaborn', ('scipy',))\n"
     "import xmkit.options, xmkit.report.sections, xmkit.report.portfolio\n"
     "import numpy, pandas, seaborn, matplotlib.pyplot\n"
     "xmkit.report.markup.compile_templates()\n"
@@ -44,6 +47,10 @@ WARMUP = (
     "%reset -f"
 )
 RESET = "from xmkit.render.kernel import kernel_reset\nkernel_reset({cwd!r})"
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+"""Warm kernels keep no input history: IPython would otherwise write every cell (the
+injected parameters: file paths, client and unit names) to the user's ``history.sqlite``, a
+database write per cell of every report."""
 DEFAULT_RECYCLE_AFTER: int = Options.model_fields["recycle_after"].default
 
 
@@ -69,7 +76,7 @@ class WarmKernel:
             # by the main thread, since a kernel ends with the thread that started it.
             main = threading.current_thread() is threading.main_thread()
             extra = {"preexec_fn": prepare_die_with_parent()} if main else {}
-            run_sync(self.km.start_kernel)(cwd=os.getcwd(), **extra)
+            run_sync(self.km.start_kernel)(cwd=os.getcwd(), extra_arguments=KERNEL_ARGS, **extra)
             self.kc = self.km.client()
             self.kc.start_channels()
             run_sync(self.kc.wait_for_ready)(timeout=startup_timeout)
@@ -82,33 +89,34 @@ class WarmKernel:
 
     def ready(self, timeout: int = 120) -> None:
         """Wait until the warm-up has run; raise (``RuntimeError``) if it failed or hung."""
-        while self._warming:
+        if self._warming:
+            self._wait(self._warming, timeout, "warm-up")
+            self._warming = None
+
+    def run(self, code: str, timeout: int = 120) -> None:
+        """Run code that belongs to no report (the reset before each); raise
+        (``RuntimeError``) if it fails or hangs.
+
+        Sent as a plain execute request and its reply awaited: no notebook client, cell or
+        history entry is made for it (a notebook client cost about 10 ms a report).
+        """
+        self._wait(self.kc.execute(code, silent=True, store_history=False), timeout, "reset")
+
+    def _wait(self, msg_id: str, timeout: int, what: str) -> None:
+        """Wait for the reply to ``msg_id``; its output messages are left to be skipped by the
+        next notebook client, which reads only those of its own requests."""
+        while True:
             try:
                 reply = run_sync(self.kc.get_shell_msg)(timeout=timeout)
             except Empty:
-                raise RuntimeError(f"the kernel's warm-up took over {timeout} s") from None
-            if reply["parent_header"].get("msg_id") != self._warming:
-                continue
-            self._warming = None
-            content = reply["content"]
-            if content["status"] != "ok":
-                raise RuntimeError(
-                    f"the kernel's warm-up failed: {content.get('ename')}: {content.get('evalue')}"
-                )
-
-    def run(self, code: str, timeout: int = 120) -> None:
-        """Run code that belongs to no report (warm-up, reset); raise if it fails."""
-        from nbclient import NotebookClient
-        from nbformat.v4 import new_code_cell, new_notebook
-
-        client = NotebookClient(
-            new_notebook(cells=[new_code_cell(code)]),
-            km=self.km,
-            timeout=timeout,
-            allow_errors=False,
-        )
-        client.kc = self.kc
-        client.execute()
+                raise RuntimeError(f"the kernel's {what} took over {timeout} s") from None
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise RuntimeError(
+                f"the kernel's {what} failed: {content.get('ename')}: {content.get('evalue')}"
+            )
 
     def alive(self) -> bool:
         try:

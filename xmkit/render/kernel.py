@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import re
+import sys
 import warnings
+from collections.abc import Sequence
 
 __all__ = [
     "clear_namespace",
+    "import_without",
     "kernel_reset",
     "kernel_snapshot",
 ]
 
 _SNAPSHOT: dict = {}
+
+
+def import_without(module: str, hidden: Sequence[str]) -> None:
+    """Import ``module`` as if the ``hidden`` packages were not installed; afterwards they
+    import normally again.
+
+    The warm-up imports seaborn this way without scipy: seaborn imports scipy.stats and
+    scipy.cluster at import time (about a second of CPU per kernel, two of them while a batch
+    starts its workers) only for its KDE and clustermap, which no report draws; without scipy
+    it keeps its own copy of the same KDE. A notebook that imports scipy itself still gets it.
+    """
+    blocked = [name for name in hidden if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # "not installed", for import
+    try:
+        importlib.import_module(module)
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def kernel_snapshot() -> None:
