@@ -353,10 +353,20 @@ def _in_process(args: list[str], folder: Path, env: dict[str, str]) -> tuple[int
 
 
 def _console_script(
-    args: list[str], folder: Path, env: dict[str, str], timeout: float
+    args: list[str],
+    folder: Path,
+    env: dict[str, str],
+    timeout: float,
+    base_env: dict[str, str] | None = None,
 ) -> tuple[int | None, str, str]:
-    """The installed ``xmkit`` command in its own process."""
-    environ = {**os.environ, **env}
+    """The installed ``xmkit`` command in its own process, in ``base_env`` (default: this
+    process's environment) plus ``env``.
+
+    ``base_env`` is taken before any case runs: the in-process cases change ``os.environ``
+    for a moment while console cases start on other threads, and one of them once ran with
+    another case's ``XMKIT_MAX_FILE_MB``.
+    """
+    environ = {**(os.environ if base_env is None else base_env), **env}
     environ.pop("XMKIT_DEBUG", None)
     try:
         done = subprocess.run(
@@ -372,7 +382,7 @@ def _console_script(
     return done.returncode, done.stdout, done.stderr
 
 
-def run_case(case: dict, base: Path, process: bool) -> Run:
+def run_case(case: dict, base: Path, process: bool, base_env: dict[str, str]) -> Run:
     """Lay out the case, run it (in this process, or as the console script) and snapshot."""
     folder = base / ("process" if process else "inline") / case["id"]
     args = prepare(case, folder)
@@ -380,7 +390,7 @@ def run_case(case: dict, base: Path, process: bool) -> Run:
     start = time.perf_counter()
     env = case.get("env", {})
     if process:
-        code, out, err = _console_script(args, folder, env, case.get("timeout", 120))
+        code, out, err = _console_script(args, folder, env, case.get("timeout", 120), base_env)
     else:
         code, out, err = _in_process(args, folder, env)
     seconds = time.perf_counter() - start
@@ -407,9 +417,10 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     """Every case once in this process; the CONSOLE cases also as processes, concurrently."""
     base = tmp_path_factory.mktemp("bad")
     selected = [case for case in CASES if case["id"] in CONSOLE]
+    base_env = dict(os.environ)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        processes = pool.map(lambda case: run_case(case, base, process=True), selected)
-        inline = [run_case(case, base, process=False) for case in INLINE]
+        processes = pool.map(lambda case: run_case(case, base, True, base_env), selected)
+        inline = [run_case(case, base, False, base_env) for case in INLINE]
         console = list(processes)
     return {
         **{("inline", r.case["id"]): r for r in inline},
